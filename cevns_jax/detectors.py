@@ -106,8 +106,36 @@ class CoherentCsI2017Efficiency:
         return tuple(pe / self.pe_per_keVnr * 1e-3 for pe in (5.0, 6.0))
 
 
+class TabulatedEfficiency:
+    """Piecewise-linear efficiency through (``recoil_nr`` [MeV], ``values``), zero outside.
+
+    The table knots are breakpoints of the recoil quadrature, so the kinks of the
+    interpolant never fall inside a Gauss-Legendre panel.
+    """
+
+    def __init__(self, recoil_nr, values):
+        recoil_nr = np.asarray(recoil_nr, dtype=np.float64)
+        values = np.asarray(values, dtype=np.float64)
+        if recoil_nr.ndim != 1 or recoil_nr.shape != values.shape or recoil_nr.size < 2:
+            raise ValueError("a tabulated efficiency needs two 1-D arrays of equal length >= 2")
+        if np.any(np.diff(recoil_nr) <= 0) or recoil_nr[0] <= 0:
+            raise ValueError("tabulated efficiency energies must be positive and increasing")
+        if np.any((values < 0) | (values > 1)):
+            raise ValueError("tabulated efficiency values must lie in [0, 1]")
+        self.recoil_nr = recoil_nr
+        self.values = values
+
+    def __call__(self, recoil_nr):
+        return jnp.interp(recoil_nr, jnp.asarray(self.recoil_nr), jnp.asarray(self.values),
+                          left=0.0, right=0.0)
+
+    def breakpoints_nr(self):
+        return tuple(float(x) for x in self.recoil_nr)
+
+
 def efficiency_from_config(block: dict):
-    """Build an efficiency from its configuration block (``type`` flat or coherent_csi2017)."""
+    """Build an efficiency from its configuration block (``type`` flat, coherent_csi2017 or
+    tabulated with ``energies`` (strings with a nuclear-recoil unit) and ``values``)."""
     kind = block.get("type")
     if kind == "flat":
         value = block.get("value")
@@ -117,7 +145,14 @@ def efficiency_from_config(block: dict):
     if kind == "coherent_csi2017":
         keys = ("k1", "k2", "x0", "pe_per_keVnr")
         return CoherentCsI2017Efficiency(**{k: float(block[k]) for k in keys if k in block})
-    raise ValueError(f"unknown efficiency type {kind!r}; expected 'flat' or 'coherent_csi2017'")
+    if kind == "tabulated":
+        from .units import parse_quantity
+
+        energies = [parse_quantity(e, "efficiency.energies", ("energy_nr",)).value
+                    for e in block.get("energies", [])]
+        return TabulatedEfficiency(energies, block.get("values", []))
+    raise ValueError(f"unknown efficiency type {kind!r}; "
+                     "expected 'flat', 'coherent_csi2017' or 'tabulated'")
 
 
 @dataclass(frozen=True, eq=False)
