@@ -1,0 +1,879 @@
+"""Parameter-space scans of the transition-magnetic-moment (TMM) space at scale.
+
+Delta chi^2 over a grid (or a sample) of (|Lambda_1|, |Lambda_2|, |Lambda_3|, xi_1, xi_3,
+delta_CP) of paper 000 (JHEP 07 (2019) 103, arXiv:1905.03750), optionally over shape
+nuisances (flux scale, form-factor radius scale, quenching kappa scale, sin^2 theta_W), for
+one experiment or a combination (chi^2 summed). Nuisances of the statistics are profiled
+analytically: Eq. (35) (single nuisance, Asimov data N_meas = SM total, sigma_stat =
+sigma_sys = 0.2 current / 0.1 future, "printed" denominator) and Eq. (34) for COHERENT-CsI
+current (N_meas = 142); the per-experiment chi^2 is a pluggable function of N_theor.
+
+Two paths, tested to agree:
+
+* template path: counts are linear in each beam's mu_eff^2 (Eq. 33: N = S + mu^2 E) and
+  mu_eff^2 is a hermitian quadratic form in the complex mass-basis moments,
+  ``mu_b^2 = Lambda^dagger M_b Lambda`` (Eqs. 5-9, see :func:`quadratic_form_matrix`), so the
+  quadrature runs once per experiment and each grid point costs a few dozen flops;
+* full path: :func:`cevns_jax.rates.binned_templates` recomputed at every point (vmapped),
+  with the shape nuisances varied per point.
+
+Grids are never materialised: the grid is the Cartesian product of the axes in C order; the
+trailing ``inner`` axes form a dense block evaluated by broadcasting, the leading axes are
+enumerated by a row index generated per chunk. Chunks are sharded over ``jax.devices()``
+(``NamedSharding`` on a one-axis ``Mesh``), reduced on the fly (min over the other axes for
+every kept axis set: 1-D profiles, 2-D maps, phase-resolved maps) and checkpointed to an
+output directory (format: :mod:`cevns_jax.inference.scan_io`), so a 1e8-point scan needs
+memory for one chunk only and can be interrupted and resumed.
+
+The drivers (:func:`run_scan`, :func:`evaluate_points`) jit; everything else is pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import moments
+from ..effective_moments import TMM_BEAM_PRESETS, beam_flavours
+from ..likelihood import chi2_coherent_csi, chi2_single_nuisance
+from ..precision import require_x64
+from ..quadrature import QuadratureConfig
+from . import scan_io
+from .scan_io import AXIS_LABELS, AXIS_UNITS, ScanResult, load  # noqa: F401  (re-export)
+
+__all__ = [
+    "TMM_AXES", "NUISANCE_AXES", "quadratic_form_matrix", "quadratic_coefficients",
+    "mu2_quadratic", "mu2_from_coefficients", "eq35_statistic", "eq34_statistic",
+    "default_statistic", "ScanTerm", "ScanModel", "build_scan_model", "make_grid",
+    "evaluate_points", "run_scan", "load", "ScanResult", "delta_chi2_level", "profile_limit",
+    "region_contours", "phase_extremes", "plot_profiles", "plot_regions", "register_cli",
+]
+
+#: The TMM axes, in grid order: moduli in units of 1e-10 mu_B, phases in rad.
+TMM_AXES = ("lambda1", "lambda2", "lambda3", "xi1", "xi3", "delta_cp")
+#: Shape-nuisance axes of the full path (common to all experiments of a combination).
+#: ``kappa_scale`` multiplies every isotope's default Lindhard kappa.
+NUISANCE_AXES = ("flux_scale", "radius_scale", "kappa_scale", "sin2_theta_w")
+_N_COEF = 9
+
+# ---------------------------------------------------------------------------
+# mu_eff^2 as a quadratic form (paper 000 Eqs. 5-9)
+# ---------------------------------------------------------------------------
+
+
+def _cross_matrix(a):
+    """A[i,k] = sum_j eps[i,j,k] a_j, so that (lambda_tilde a)_i = (A Lambda)_i (Eq. 6)."""
+    return jnp.einsum("ijk,...j->...ik", moments.LEVI_CIVITA, a)
+
+
+def quadratic_form_matrix(flavour: str, osc: moments.OscillationParameters = moments.DEFAULT_OSCILLATION):
+    """Hermitian 3x3 ``M`` with ``mu_eff^2 = Lambda^dagger M Lambda`` (paper 000 Eqs. 5, 8, 9).
+
+    With ``lambda_tilde[i,j] = eps[i,j,k] Lambda_k`` (Eq. 6), ``lambda_tilde a = A Lambda``
+    where ``A[i,k] = eps[i,j,k] a_j``, and ``lambda_tilde^dagger a = -A conj(Lambda)``. Eq. (9)
+    ``mu^2 = |lambda_tilde a~_-|^2 + |lambda_tilde^dagger a~_+|^2`` is therefore
+    ``Lambda^dagger (A_-^dagger A_- + A_+^T conj(A_+)) Lambda`` with the mass-basis amplitudes
+    ``a~_- = U^dagger a_-``, ``a~_+ = U^T a_+`` of Eq. (8). ``flavour`` is a beam flavour label
+    (numu, nue, numubar, nuebar); ``osc`` fields may be traced (``delta_cp`` is the scan axis).
+    """
+    if flavour not in TMM_BEAM_PRESETS:
+        raise ValueError(f"no quadratic form for beam flavour {flavour!r}; "
+                         f"known: {sorted(TMM_BEAM_PRESETS)}")
+    a_minus, a_plus = moments.helicity_amplitudes(TMM_BEAM_PRESETS[flavour])
+    U = moments.pmns(osc)
+    am = jnp.einsum("...ai,a->...i", jnp.conj(U), a_minus)
+    ap = jnp.einsum("...ai,a->...i", U, a_plus)
+    A = _cross_matrix(am)
+    B = _cross_matrix(ap)
+    return jnp.conj(jnp.swapaxes(A, -1, -2)) @ A + jnp.swapaxes(B, -1, -2) @ jnp.conj(B)
+
+
+def mu2_quadratic(M, moduli, xi1, xi3):
+    """``Re(Lambda^dagger M Lambda)`` with ``Lambda = tmm_complex(moduli, xi1, xi3)`` (Eq. 7)."""
+    lam = moments.tmm_complex(moduli, xi1, xi3)
+    return jnp.real(jnp.einsum("...i,...ij,...j->...", jnp.conj(lam), M, lam))
+
+
+def quadratic_coefficients(M):
+    """Real coefficients c (..., 9) with ``mu^2 = c . basis`` (see :func:`mu2_from_coefficients`).
+
+    With ``Lambda = (m1 e^{i xi3}, m2, m3 e^{i xi1})`` (Eq. 7, zeta_2 = 0) and phi = xi1 - xi3:
+    ``mu^2 = sum_i M_ii m_i^2 + 2 Re(M_12 e^{-i xi3}) m1 m2 + 2 Re(M_13 e^{i phi}) m1 m3
+    + 2 Re(M_23 e^{i xi1}) m2 m3``.
+    """
+    re, im = jnp.real(M), jnp.imag(M)
+    return jnp.stack([re[..., 0, 0], re[..., 1, 1], re[..., 2, 2],
+                      2 * re[..., 0, 1], 2 * im[..., 0, 1],
+                      2 * re[..., 0, 2], -2 * im[..., 0, 2],
+                      2 * re[..., 1, 2], -2 * im[..., 1, 2]], axis=-1)
+
+
+def _basis(m1, m2, m3, c1, s1, c3, s3):
+    """The 9 monomials multiplying :func:`quadratic_coefficients` (broadcasting)."""
+    cphi = c1 * c3 + s1 * s3          # cos(xi1 - xi3)
+    sphi = s1 * c3 - c1 * s3          # sin(xi1 - xi3)
+    m12, m13, m23 = m1 * m2, m1 * m3, m2 * m3
+    return (m1 * m1, m2 * m2, m3 * m3, m12 * c3, m12 * s3, m13 * cphi, m13 * sphi,
+            m23 * c1, m23 * s1)
+
+
+def mu2_from_coefficients(coef, m1, m2, m3, xi1, xi3):
+    """mu^2 from coefficients (..., 9) and moduli/phases (broadcast against coef[..., 0])."""
+    basis = _basis(m1, m2, m3, jnp.cos(xi1), jnp.sin(xi1), jnp.cos(xi3), jnp.sin(xi3))
+    return sum(coef[..., k] * b for k, b in enumerate(basis))
+
+
+def _osc_with_delta(osc, delta):
+    return osc._replace(delta_cp=delta)
+
+
+# ---------------------------------------------------------------------------
+# statistics (paper 000 Eqs. 34, 35): pluggable chi^2(N_theor)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A chi^2 of the expected counts: ``fn(n_theor)`` with n_theor (..., n_bins) -> (...)."""
+
+    fn: Callable
+    description: str
+
+    def __call__(self, n_theor):
+        return self.fn(n_theor)
+
+
+def eq35_statistic(n_meas, sigma, denominator="printed") -> Statistic:
+    """Paper 000 Eq. (35), nuisance profiled analytically, on the total over bins,
+    with sigma_stat = sigma_sys = ``sigma`` (:func:`cevns_jax.likelihood.chi2_single_nuisance`)."""
+    n_meas = float(n_meas)
+    sigma = float(sigma)
+    chi2_single_nuisance(n_meas, n_meas, sigma, sigma, denominator)  # validates the inputs
+    return Statistic(lambda n: chi2_single_nuisance(jnp.sum(n, axis=-1), n_meas, sigma, sigma,
+                                                    denominator),
+                     f"Eq. 35 N_meas={n_meas:.6g} sigma={sigma} denominator={denominator}")
+
+
+def eq34_statistic(n_meas=142.0, **kwargs) -> Statistic:
+    """Paper 000 Eq. (34) (COHERENT CsI, a1 and a2 profiled analytically) on the total."""
+    chi2_coherent_csi(float(n_meas), float(n_meas), **kwargs)  # validates the inputs
+    return Statistic(lambda n: chi2_coherent_csi(jnp.sum(n, axis=-1), float(n_meas), **kwargs),
+                     f"Eq. 34 N_meas={float(n_meas):.6g} {kwargs or ''}".strip())
+
+
+#: sigma_stat = sigma_sys of Eq. (35) per setup (paper 000 Sect. 4).
+EQ35_SIGMA = {"current": 0.2, "future": 0.1}
+
+
+def default_statistic(experiment, sm_total) -> Statistic:
+    """The paper-000 default: Eq. (34) with N_meas = 142 for COHERENT-CsI current, otherwise
+    Eq. (35) on Asimov data N_meas = SM total with sigma = 0.2 (current) / 0.1 (future)."""
+    if experiment.name == "COHERENT-CsI" and experiment.setup == "current":
+        return eq34_statistic(142.0)
+    if experiment.setup not in EQ35_SIGMA:
+        raise ValueError(f"no default Eq. 35 sigma for setup {experiment.setup!r} of "
+                         f"{experiment.name}; pass a statistic")
+    return eq35_statistic(float(sm_total), EQ35_SIGMA[experiment.setup])
+
+
+# ---------------------------------------------------------------------------
+# the model: templates per experiment, flavour groups
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanTerm:
+    """One experiment of a combination: templates summed per flavour group and its chi^2."""
+
+    label: str
+    experiment: object
+    statistic: Statistic
+    sm: np.ndarray          # (n_bins,) SM counts summed over beams
+    em: np.ndarray          # (n_groups, n_bins) unit-moment EM counts per flavour group
+    beam_group: tuple       # group index of each beam
+
+
+@dataclass(frozen=True)
+class ScanModel:
+    """Experiments, flavour groups (flavours with identical quadratic form share mu^2),
+    oscillation parameters, quadrature, nuisance defaults and optional Gaussian priors
+    ``{axis: (mean, sigma)}`` on the shape-nuisance axes (added to chi^2)."""
+
+    terms: tuple
+    groups: tuple           # tuple of flavour labels, one representative per group
+    osc: moments.OscillationParameters
+    quad: QuadratureConfig
+    params: dict = field(default_factory=dict)
+    priors: dict = field(default_factory=dict)
+
+    def coefficients(self, delta):
+        """(..., n_groups, 9) quadratic coefficients at delta_CP = ``delta`` (traceable)."""
+        delta = jnp.asarray(delta, dtype=jnp.float64)
+        osc = _osc_with_delta(self.osc, delta)
+        return jnp.stack([quadratic_coefficients(quadratic_form_matrix(f, osc))
+                          for f in self.groups], axis=-2)
+
+    def describe(self):
+        return [{"label": t.label, "statistic": t.statistic.description,
+                 "n_sm": float(np.sum(t.sm))} for t in self.terms]
+
+
+def _parse_experiment(spec):
+    from ..experiments import build_experiment, get_config
+
+    if isinstance(spec, str):
+        name, _, setup = spec.partition(":")
+        return build_experiment(get_config(name, setup or "current"))
+    if isinstance(spec, tuple):
+        return build_experiment(get_config(*spec))
+    return spec
+
+
+def _flavour_groups(flavours, osc):
+    """Merge flavours whose quadratic-form matrices coincide (e.g. numu and numubar: paper 000
+    Eqs. 17 and 19 agree for all phases) at several probe values of delta_CP."""
+    probes = jnp.asarray([0.0, 0.7, 2.1, 4.4])
+    mats = {f: np.asarray(quadratic_form_matrix(f, _osc_with_delta(osc, probes)))
+            for f in flavours}
+    groups, index = [], {}
+    for f in flavours:
+        for g, rep in enumerate(groups):
+            # identity up to rounding: matrix entries are O(1)
+            if np.max(np.abs(mats[f] - mats[rep])) < 1e-13:
+                index[f] = g
+                break
+        else:
+            index[f] = len(groups)
+            groups.append(f)
+    return tuple(groups), index
+
+
+def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
+                     osc=moments.DEFAULT_OSCILLATION, params=None, priors=None) -> ScanModel:
+    """Templates (paper 000 Eq. 33) of each experiment, computed once, and its chi^2.
+
+    ``experiments``: ``"NAME:SETUP"`` strings, ``(name, setup)`` tuples or built experiments.
+    ``statistics``: None (:func:`default_statistic`), a callable ``(experiment, sm_total) ->
+    Statistic``, or a dict ``{label: Statistic}`` (label = ``experiment.label``; missing labels
+    get the default). ``params``: nuisance values at which the templates are computed (and the
+    full-path defaults), keys of :data:`NUISANCE_AXES`. ``priors``: ``{axis: (mean, sigma)}``.
+    """
+    require_x64()
+    from ..rates import binned_templates
+
+    exps = [_parse_experiment(s) for s in experiments]
+    if not exps:
+        raise ValueError("build_scan_model needs at least one experiment, got none")
+    params = dict(params or {})
+    bad = [k for k in params if k not in NUISANCE_AXES]
+    if bad:
+        raise ValueError(f"unknown nuisance parameter(s) {bad}; known: {NUISANCE_AXES}")
+    priors = dict(priors or {})
+    for k, (mean, sigma) in priors.items():
+        if k not in NUISANCE_AXES or not sigma > 0:
+            raise ValueError(f"prior {k}=({mean}, {sigma}): axis must be one of {NUISANCE_AXES} "
+                             "and sigma > 0")
+    flavours = sorted({f for e in exps for f in beam_flavours(e)})
+    groups, index = _flavour_groups(flavours, osc)
+    terms = []
+    for e in exps:
+        tpl = jax.jit(lambda p, e=e: binned_templates(e, p, quad))(_rate_params(e, params))
+        sm = np.asarray(tpl.sm).sum(0)
+        beam_group = tuple(index[f] for f in beam_flavours(e))
+        em = np.zeros((len(groups), sm.shape[0]))
+        for b, g in enumerate(beam_group):
+            em[g] += np.asarray(tpl.em[b])
+        if isinstance(statistics, dict):
+            stat = statistics.get(e.label) or default_statistic(e, sm.sum())
+        elif callable(statistics):
+            stat = statistics(e, sm.sum())
+        else:
+            stat = default_statistic(e, sm.sum())
+        terms.append(ScanTerm(e.label, e, stat, sm, em, beam_group))
+    return ScanModel(tuple(terms), groups, osc, quad, params, priors)
+
+
+def _rate_params(experiment, values):
+    """binned_templates params from nuisance-axis values (kappa_scale scales default kappa)."""
+    p = {}
+    for k in ("flux_scale", "radius_scale", "sin2_theta_w"):
+        if k in values:
+            p[k] = values[k]
+    if "kappa_scale" in values:
+        p["kappa"] = jnp.asarray(experiment.default_params["kappa"]) * values["kappa_scale"]
+    return p
+
+
+def _chi2_from_mu2(model, mu2, sms=None, ems=None):
+    """Sum over experiments of chi^2(N), N = S + sum_g mu2_g E_g (Eq. 33); mu2: list per group."""
+    total = 0.0
+    for i, term in enumerate(model.terms):
+        sm = term.sm if sms is None else sms[i]
+        em = term.em if ems is None else ems[i]
+        bins = [sm[b] + sum(mu2[g] * em[g, b] for g in range(len(model.groups)))
+                for b in range(np.shape(term.sm)[0])]
+        total = total + term.statistic(jnp.stack(bins, axis=-1))
+    return total
+
+
+def _prior_penalty(model, values):
+    pen = 0.0
+    for k, (mean, sigma) in model.priors.items():
+        if k in values:
+            pen = pen + ((values[k] - mean) / sigma) ** 2
+    return pen
+
+
+def _template_chi2_point(model, v):
+    """chi^2 at one point (scalars in ``v``) on the template path."""
+    coef = model.coefficients(v["delta_cp"])
+    mu2 = [mu2_from_coefficients(coef[g], v["lambda1"], v["lambda2"], v["lambda3"], v["xi1"],
+                                 v["xi3"]) for g in range(len(model.groups))]
+    return _chi2_from_mu2(model, mu2)
+
+
+def _full_chi2_point(model, v):
+    """chi^2 at one point with the quadrature redone at its nuisance values (full path)."""
+    from ..rates import binned_templates
+
+    coef = model.coefficients(v["delta_cp"])
+    mu2 = [mu2_from_coefficients(coef[g], v["lambda1"], v["lambda2"], v["lambda3"], v["xi1"],
+                                 v["xi3"]) for g in range(len(model.groups))]
+    nuis = {**model.params, **{k: v[k] for k in NUISANCE_AXES if k in v}}
+    sms, ems = [], []
+    for term in model.terms:
+        tpl = binned_templates(term.experiment, _rate_params(term.experiment, nuis), model.quad)
+        sms.append(tpl.sm.sum(0))
+        ems.append(jnp.stack([sum(tpl.em[b] for b, gb in enumerate(term.beam_group) if gb == g)
+                              if g in term.beam_group else jnp.zeros_like(tpl.sm[0])
+                              for g in range(len(model.groups))]))
+    return _chi2_from_mu2(model, mu2, sms, ems) + _prior_penalty(model, v)
+
+
+# ---------------------------------------------------------------------------
+# grids, layout, kernels
+# ---------------------------------------------------------------------------
+
+
+def make_grid(path="template", **axes) -> dict:
+    """Ordered grid axes ``{name: 1-D float array}`` in canonical order (:data:`TMM_AXES`, then
+    :data:`NUISANCE_AXES` for the full path). Missing TMM axes are fixed at 0; a scalar gives
+    a one-point axis."""
+    allowed = TMM_AXES + (NUISANCE_AXES if path == "full" else ())
+    if path not in ("template", "full"):
+        raise ValueError(f"path must be 'template' or 'full', got {path!r}")
+    unknown = [k for k in axes if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown axis {unknown} for the {path} path; allowed: {allowed}")
+    grid = {}
+    for name in allowed:
+        if name in axes:
+            v = np.atleast_1d(np.asarray(axes[name], dtype=np.float64))
+            if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
+                raise ValueError(f"axis {name} must be a non-empty finite 1-D array, got {v!r}")
+            if name.startswith("lambda") and np.any(v < 0):
+                raise ValueError(f"axis {name}: moduli must be >= 0, got min {v.min()}")
+            grid[name] = v
+        elif name in TMM_AXES:
+            grid[name] = np.zeros(1)
+    return grid
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: tuple
+    shape: tuple
+    n_inner_axes: int
+
+    @property
+    def outer_shape(self):
+        return self.shape[:len(self.shape) - self.n_inner_axes]
+
+    @property
+    def inner_shape(self):
+        return self.shape[len(self.shape) - self.n_inner_axes:]
+
+    @property
+    def n_rows(self):
+        return int(np.prod(self.outer_shape, dtype=np.int64))
+
+    @property
+    def inner_size(self):
+        return int(np.prod(self.inner_shape, dtype=np.int64))
+
+
+def _choose_layout(grid, inner_max, path):
+    """Inner block = the trailing axes whose product is <= ``inner_max`` (template path).
+
+    The layout depends on the grid only, never on the batch size: the per-point arithmetic is
+    then the same compiled loop whatever the chunking or sharding, so results are bitwise
+    identical (a different broadcast layout may round differently, e.g. through FMA use)."""
+    names, shape = tuple(grid), tuple(len(v) for v in grid.values())
+    k = 0
+    if path == "template":
+        size = 1
+        while k < len(shape) and size * shape[-1 - k] <= inner_max:
+            size *= shape[-1 - k]
+            k += 1
+    return _Layout(names, shape, k)
+
+
+def _normalise_keep(keep, names):
+    if keep is None:
+        singles = [(n,) for n in names]
+        pairs = list(itertools.combinations(names, 2))
+        keep = singles + pairs
+    out = []
+    for k in keep:
+        k = (k,) if isinstance(k, str) else tuple(k)
+        unknown = [n for n in k if n not in names]
+        if unknown or not k:
+            raise ValueError(f"keep entry {k}: unknown axes {unknown}; axes are {names}")
+        ordered = tuple(n for n in names if n in k)
+        if ordered not in out:
+            out.append(ordered)
+    return out
+
+
+def _make_block(model, layout, keeps, path, store_values):
+    """The chunk kernel: rows (r,) -> dict of chunk reductions (and values)."""
+    names, n_inner = layout.names, layout.n_inner_axes
+    outer_names = names[:len(names) - n_inner]
+    inner_names = names[len(names) - n_inner:]
+    outer_shape, inner_shape, n_rows = layout.outer_shape, layout.inner_shape, layout.n_rows
+    nd = 1 + n_inner
+
+    def place(name, table, idx):
+        """Broadcastable view of an axis table (n, *extra) for the (r, *inner) block."""
+        extra = table.shape[1:]
+        if name in outer_names:
+            v = table[idx[outer_names.index(name)]]
+            return v.reshape((v.shape[0],) + (1,) * n_inner + extra)
+        j = inner_names.index(name)
+        shape = [1] * nd
+        shape[1 + j] = table.shape[0]
+        return table.reshape(tuple(shape) + extra)
+
+    def block(rows, tables):
+        valid = rows < n_rows
+        rows_c = jnp.where(valid, rows, 0)
+        idx = jnp.unravel_index(rows_c, outer_shape) if outer_names else ()
+        if path == "template":
+            m1, m2, m3 = (place(n, tables[n], idx) for n in ("lambda1", "lambda2", "lambda3"))
+            c1, s1 = place("xi1", tables["cos_xi1"], idx), place("xi1", tables["sin_xi1"], idx)
+            c3, s3 = place("xi3", tables["cos_xi3"], idx), place("xi3", tables["sin_xi3"], idx)
+            coef = place("delta_cp", tables["coef"], idx)      # (..., n_groups, 9)
+            basis = _basis(m1, m2, m3, c1, s1, c3, s3)
+            mu2 = [sum(coef[..., g, k] * b for k, b in enumerate(basis))
+                   for g in range(len(model.groups))]
+            chi2 = _chi2_from_mu2(model, mu2)
+            chi2 = jnp.broadcast_to(chi2, (rows.shape[0],) + inner_shape)
+        else:
+            v = {n: tables[n][idx[i]] for i, n in enumerate(outer_names)}
+            chi2 = jax.vmap(lambda p: _full_chi2_point(model, p))(v)
+        chi2 = jnp.where(valid.reshape((-1,) + (1,) * n_inner), chi2, jnp.inf)
+        out = {}
+        for keep in keeps:
+            red_inner = tuple(1 + j for j, n in enumerate(inner_names) if n not in keep)
+            x = jnp.min(chi2, axis=red_inner) if red_inner else chi2
+            keep_outer = [n for n in outer_names if n in keep]
+            if keep_outer:
+                dims = tuple(outer_shape[outer_names.index(n)] for n in keep_outer)
+                seg = jnp.ravel_multi_index(tuple(idx[outer_names.index(n)] for n in keep_outer),
+                                            dims, mode="clip")
+                nseg = int(np.prod(dims))
+                seg = jnp.where(valid, seg, nseg)          # out of range: dropped
+                x = jax.ops.segment_min(x, seg, num_segments=nseg)
+                x = x.reshape(dims + x.shape[1:])
+            else:
+                x = jnp.min(x, axis=0)
+            out[scan_io.reduction_key(keep)] = x
+        flat = jnp.argmin(chi2.reshape(-1))
+        out["chi2_min"] = chi2.reshape(-1)[flat]
+        out["argmin"] = rows_c[flat // layout.inner_size] * layout.inner_size + flat % layout.inner_size
+        if store_values:
+            out["values"] = chi2
+        return out
+
+    return block
+
+
+def _tables(model, grid, path):
+    t = {n: jnp.asarray(v) for n, v in grid.items()}
+    if path == "template":
+        t["cos_xi1"], t["sin_xi1"] = jnp.cos(t["xi1"]), jnp.sin(t["xi1"])
+        t["cos_xi3"], t["sin_xi3"] = jnp.cos(t["xi3"]), jnp.sin(t["xi3"])
+        t["coef"] = jax.jit(model.coefficients)(t["delta_cp"])
+        t = {k: t[k] for k in ("lambda1", "lambda2", "lambda3", "cos_xi1", "sin_xi1", "cos_xi3",
+                               "sin_xi3", "coef")}
+    return t
+
+
+def _mesh(devices):
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = list(devices if devices is not None else jax.devices())
+    mesh = Mesh(np.array(devices), ("batch",))
+    return NamedSharding(mesh, PartitionSpec("batch")), NamedSharding(mesh, PartitionSpec()), len(devices)
+
+
+def _merge(acc, chunk, keeps):
+    for keep in keeps:
+        key = scan_io.reduction_key(keep)
+        np.minimum(acc[key], chunk[key], out=acc[key])
+    m = float(chunk["chi2_min"])
+    if m < float(acc["chi2_min"]):      # strict: keeps the first occurrence (C order)
+        acc["chi2_min"] = np.float64(m)
+        acc["argmin"] = np.int64(chunk["argmin"])
+
+
+def _meta(model, grid, layout, keeps, path, store_values):
+    return {
+        "format": scan_io.FORMAT,
+        "axes": [{"name": n, "unit": AXIS_UNITS[n], "values": [float(x) for x in v]}
+                 for n, v in grid.items()],
+        "path": path,
+        "experiments": model.describe(),
+        "flavour_groups": list(model.groups),
+        "oscillation": {k: float(v) for k, v in model.osc._asdict().items()},
+        "quadrature": {"n_recoil": model.quad.n_recoil, "n_energy": model.quad.n_energy},
+        "nuisance_params": {k: float(np.asarray(v).ravel()[0]) if np.size(v) == 1 else
+                            [float(x) for x in np.ravel(v)] for k, v in model.params.items()},
+        "priors": {k: list(map(float, v)) for k, v in model.priors.items()},
+        "layout": {"inner_axes": list(layout.names[len(layout.names) - layout.n_inner_axes:]),
+                   "n_rows": layout.n_rows, "inner_size": layout.inner_size},
+        "keep": [list(k) for k in keeps],
+        "store_values": bool(store_values),
+    }
+
+
+_COMPARE = ("axes", "path", "experiments", "flavour_groups", "oscillation", "quadrature",
+            "nuisance_params", "priors", "layout", "keep", "store_values")
+
+
+def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, keep=None,
+             path="template", store_values=False, resume=True, progress=True, devices=None,
+             max_chunks=None, timing=None, inner_max=1 << 16) -> ScanResult:
+    """Chunked, sharded, resumable Delta chi^2 scan over a product grid (the jitted driver).
+
+    ``grid``: from :func:`make_grid` (canonical axis order). ``batch_size``: points per chunk
+    (the trailing axes whose product fits form the dense inner block; rows of the leading axes
+    fill the rest, rounded up to a multiple of the device count). ``keep``: axis sets to
+    reduce to (min over all others); default every single axis and every pair. ``output``:
+    directory for the checkpointed results (:mod:`scan_io`); with ``resume`` an existing scan
+    of the same configuration continues where it stopped, else it is overwritten.
+    ``devices``: the devices to shard over (default ``jax.devices()``). ``max_chunks``: stop
+    after that many chunks (time slicing; the state is saved). ``timing``: a dict filled with
+    ``compile_s``, ``run_s``, ``n_points_done``. ``inner_max``: largest dense inner block
+    (the trailing axes whose product fits; part of the stored layout, so keep it on resume).
+    """
+    require_x64()
+    if path not in ("template", "full"):
+        raise ValueError(f"path must be 'template' or 'full', got {path!r}")
+    if list(grid) != [n for n in TMM_AXES + NUISANCE_AXES if n in grid] or \
+            any(n not in grid for n in TMM_AXES):
+        raise ValueError(f"grid axes {list(grid)} are not in canonical order with every TMM "
+                         "axis; build the grid with make_grid()")
+    if path == "template" and any(n in grid for n in NUISANCE_AXES):
+        raise ValueError("nuisance axes need path='full' (the template path fixes them)")
+    if not int(batch_size) >= 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    layout = _choose_layout(grid, int(inner_max), path)
+    keeps = _normalise_keep(keep, layout.names)
+    row_sharding, repl, n_dev = _mesh(devices)
+    rows_per_chunk = max(1, int(batch_size) // layout.inner_size)
+    rows_per_chunk = -(-rows_per_chunk // n_dev) * n_dev
+    meta = _meta(model, grid, layout, keeps, path, store_values)
+
+    acc = None
+    if output is not None:
+        os.makedirs(output, exist_ok=True)
+        if resume and os.path.exists(os.path.join(output, scan_io.META_FILE)):
+            old = scan_io.read_meta(output)
+            diff = [k for k in _COMPARE if json.loads(json.dumps(meta[k])) != old.get(k)]
+            if diff:
+                raise ValueError(f"{output}: existing scan differs in {diff}; use resume=False "
+                                 "or another directory")
+            acc = scan_io.read_state(output)
+        else:
+            if os.path.exists(os.path.join(output, scan_io.STATE_FILE)):
+                os.remove(os.path.join(output, scan_io.STATE_FILE))
+            meta.update(created=time.strftime("%Y-%m-%dT%H:%M:%S"), jax_version=jax.__version__)
+            scan_io.write_meta(output, meta)
+    if acc is None:
+        acc = {scan_io.reduction_key(k): np.full(tuple(layout.shape[layout.names.index(n)]
+                                                       for n in k), np.inf) for k in keeps}
+        acc.update(rows_done=np.int64(0), chi2_min=np.float64(np.inf), argmin=np.int64(-1))
+    values = None
+    if store_values:
+        values = (scan_io.open_values(output, layout.shape, create=int(acc["rows_done"]) == 0)
+                  if output is not None else np.full(layout.shape, np.nan))
+        flat_values = values.reshape(-1)
+
+    tables = jax.device_put(_tables(model, grid, path), repl)
+    kernel = jax.jit(_make_block(model, layout, keeps, path, store_values),
+                     in_shardings=(row_sharding, repl))
+    n_rows = layout.n_rows
+    start = int(acc["rows_done"])
+    starts = list(range(start, n_rows, rows_per_chunk))
+    if max_chunks is not None:
+        starts = starts[:int(max_chunks)]
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_rows * layout.inner_size, initial=start * layout.inner_size,
+                   unit="pt", unit_scale=True, desc="scan", leave=False)
+    t_compile = time.perf_counter()
+    kernel = kernel.lower(jax.ShapeDtypeStruct((rows_per_chunk,), jnp.int64, sharding=row_sharding),
+                          tables).compile()
+    compile_s = time.perf_counter() - t_compile
+    t0 = time.perf_counter()
+
+    def dispatch(s):
+        rows = jax.device_put(np.arange(s, s + rows_per_chunk, dtype=np.int64), row_sharding)
+        return kernel(rows, tables)
+
+    pending = dispatch(starts[0]) if starts else None
+    try:
+        for i, s in enumerate(starts):
+            current = pending
+            # dispatch the next chunk before reading this one (overlaps host and device work)
+            pending = dispatch(starts[i + 1]) if i + 1 < len(starts) else None
+            chunk = jax.device_get(current)
+            n_here = min(rows_per_chunk, n_rows - s)
+            if store_values:
+                flat_values[s * layout.inner_size:(s + n_here) * layout.inner_size] = \
+                    chunk["values"][:n_here].reshape(-1)
+            _merge(acc, chunk, keeps)
+            acc["rows_done"] = np.int64(s + n_here)
+            if output is not None:
+                if store_values and hasattr(values, "flush"):
+                    values.flush()
+                scan_io.write_state(output, acc)
+            if bar is not None:
+                bar.update(n_here * layout.inner_size)
+    finally:
+        if bar is not None:
+            bar.close()
+    run_s = time.perf_counter() - t0
+    if timing is not None:
+        timing.update(compile_s=compile_s, run_s=run_s, rows_per_chunk=rows_per_chunk,
+                      n_points_done=(int(acc["rows_done"]) - start) * layout.inner_size,
+                      n_devices=n_dev)
+    if output is not None:
+        res = scan_io.load(output)
+        return res
+    axes = dict(grid)
+    argmin = int(acc["argmin"])
+    best = ({n: float(v[i]) for (n, v), i in zip(axes.items(), np.unravel_index(argmin, layout.shape))}
+            if argmin >= 0 else {})
+    reductions = {k: acc[scan_io.reduction_key(k)] for k in keeps}
+    return ScanResult(axes, reductions, float(acc["chi2_min"]), best, int(np.prod(layout.shape)),
+                      int(acc["rows_done"]) >= n_rows, meta, values)
+
+
+def evaluate_points(model: ScanModel, points: dict, *, path="template", batch_size=4096,
+                    devices=None):
+    """Raw chi^2 at a sample of points (``{axis: (N,) array}``; missing TMM axes = 0, missing
+    nuisance axes = the model's values), chunked and sharded like :func:`run_scan`."""
+    require_x64()
+    if path not in ("template", "full"):
+        raise ValueError(f"path must be 'template' or 'full', got {path!r}")
+    allowed = TMM_AXES + (NUISANCE_AXES if path == "full" else ())
+    unknown = [k for k in points if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown point coordinate(s) {unknown} for the {path} path")
+    n = len(next(iter(points.values())))
+    cols = {k: np.broadcast_to(np.asarray(points.get(k, 0.0), dtype=np.float64), (n,))
+            for k in TMM_AXES}
+    cols.update({k: np.asarray(points[k], dtype=np.float64) for k in NUISANCE_AXES if k in points})
+    row_sharding, _, n_dev = _mesh(devices)
+    bs = -(-min(int(batch_size), max(n, 1)) // n_dev) * n_dev
+    one = _template_chi2_point if path == "template" else _full_chi2_point
+    kernel = jax.jit(jax.vmap(lambda v: one(model, v)), in_shardings=(row_sharding,))
+    out = np.empty(n)
+    for s in range(0, n, bs):
+        e = min(s + bs, n)
+        chunk = {k: np.concatenate([c[s:e], np.repeat(c[e - 1:e], bs - (e - s))])
+                 for k, c in cols.items()}
+        out[s:e] = np.asarray(kernel(jax.device_put(chunk, row_sharding)))[:e - s]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# outputs: levels, limits, contours, CP-phase envelopes, plots
+# ---------------------------------------------------------------------------
+
+
+def delta_chi2_level(cl=0.9, dof=1) -> float:
+    """Delta chi^2 threshold of a C.L. for ``dof`` parameters (2.71 / 4.61 at 90 %, dof 1 / 2)."""
+    from scipy.stats import chi2
+
+    if not 0.0 < cl < 1.0:
+        raise ValueError(f"cl must be in (0, 1), got {cl!r}")
+    if not (isinstance(dof, int) and dof >= 1):
+        raise ValueError(f"dof must be a positive integer, got {dof!r}")
+    return float(chi2.ppf(cl, dof))
+
+
+def profile_limit(x, delta, level=2.71):
+    """Upper limit from a 1-D Delta chi^2 profile: the last upward crossing of ``level``,
+    linearly interpolated; NaN if the profile never exceeds ``level``."""
+    x = np.asarray(x, float)
+    d = np.asarray(delta, float)
+    above = d > level
+    if not above.any():
+        return float("nan")
+    i = len(d) - 1
+    while i > 0 and above[i]:
+        i -= 1
+    if above[i]:
+        return float(x[0])
+    j = i + 1
+    return float(x[i] + (level - d[i]) * (x[j] - x[i]) / (d[j] - d[i]))
+
+
+def region_contours(result: ScanResult, x: str, y: str, *, cl=0.9, dof=2, level=None, delta=None):
+    """Contour lines of the 2-D profile in the (x, y) plane at a C.L. (default 90 %, 2 dof:
+    4.61, as in paper 000 Figs. 4-7); ``delta`` overrides the map (shape (n_x, n_y))."""
+    from .limits import contour_lines
+
+    level = delta_chi2_level(cl, dof) if level is None else float(level)
+    z = result.profile(x, y) if delta is None else np.asarray(delta)
+    return contour_lines(result.axes[x], result.axes[y], z.T, level)
+
+
+def phase_extremes(result: ScanResult, x: str, y: str, phases=("xi1", "xi3", "delta_cp")):
+    """Worst and best case over the CP phases (paper 000 Fig. 7, Sect. 5): for each (x, y),
+    Delta chi^2 minimised over the other moduli, then min (worst case: the phases that hide
+    the moments best, largest allowed region) and max (best case) over the phase axes.
+    Needs the scan to keep (x, y, *phases) or store values. Returns (worst, best), (n_x, n_y)."""
+    phases = tuple(p for p in phases if p in result.axes and len(result.axes[p]) > 1)
+    cube = result.profile(x, y, *phases)
+    axes = tuple(range(2, 2 + len(phases)))
+    return cube.min(axis=axes), cube.max(axis=axes)
+
+
+def plot_profiles(result: ScanResult, names=("lambda1", "lambda2", "lambda3"), ax=None, cl=0.9):
+    """1-D Delta chi^2 profiles with the C.L. line (units 1e-10 mu_B for moduli)."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.gca()
+    for n in names:
+        ax.plot(result.axes[n], result.profile(n), label=AXIS_LABELS[n].split(" [")[0])
+    ax.axhline(delta_chi2_level(cl, 1), color="k", ls=":", label=f"{100 * cl:.0f}% C.L. (1 dof)")
+    ax.set_xlabel(r"$|\Lambda_i|$ [$10^{-10}\,\mu_B$]" if all(n.startswith("lambda") for n in names)
+                  else AXIS_LABELS[names[0]])
+    ax.set_ylabel(r"$\Delta\chi^2$")
+    ax.legend()
+    return ax
+
+
+def plot_regions(result: ScanResult, x: str, y: str, maps: dict, ax=None, cl=0.9, dof=2):
+    """Draw the C.L. contour of each Delta chi^2 map in ``maps`` ({label: (n_x, n_y)})."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.gca()
+    level = delta_chi2_level(cl, dof)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, z) in enumerate(maps.items()):
+        lines = region_contours(result, x, y, level=level, delta=z)
+        for k, line in enumerate(lines):
+            ax.plot(line[:, 0], line[:, 1], color=colours[i % len(colours)],
+                    label=label if k == 0 else None)
+    ax.set_xlabel(AXIS_LABELS[x])
+    ax.set_ylabel(AXIS_LABELS[y])
+    ax.set_title(f"{100 * cl:.0f}% C.L. ({dof} dof)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# command line: cevns-jax scan
+# ---------------------------------------------------------------------------
+
+
+def _parse_number(text):
+    t = text.strip().lower()
+    if t.endswith("pi"):
+        head = t[:-2].strip().rstrip("*")
+        return (float(head) if head else 1.0) * math.pi
+    return float(t)
+
+
+def parse_axis(spec: str):
+    """``name=lo:hi:n`` (n points, inclusive) or ``name=v`` or ``name=v1;v2;...`` (``pi``
+    allowed, e.g. ``delta_cp=0:2pi:8``)."""
+    name, sep, rhs = spec.partition("=")
+    if not sep:
+        raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
+    parts = rhs.split(":")
+    if len(parts) == 3:
+        lo, hi, n = _parse_number(parts[0]), _parse_number(parts[1]), int(parts[2])
+        return name.strip(), np.linspace(lo, hi, n)
+    if len(parts) == 1:
+        return name.strip(), np.array([_parse_number(p) for p in rhs.split(";")])
+    raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
+
+
+def _cmd_scan(args) -> int:
+    from ..experiments import build_experiment, get_config
+
+    exps = [build_experiment(get_config(*(s.split(":") + ["current"])[:2]))
+            for s in args.experiments.split(",")]
+    model = build_scan_model(exps, quad=QuadratureConfig(args.nodes, args.nodes))
+    axes = dict(parse_axis(a) for a in (args.axis or []))
+    grid = make_grid(args.path, **axes)
+    keep = [tuple(k.split(",")) for k in args.keep] if args.keep else None
+    timing = {}
+    res = run_scan(model, grid, output=args.output, batch_size=args.batch_size, keep=keep,
+                   path=args.path, store_values=args.store_values, resume=not args.restart,
+                   progress=not args.no_progress, max_chunks=args.max_chunks, timing=timing)
+    print(f"{res.n_points} grid points, chi2_min = {res.chi2_min:.6g} at {res.best}")
+    print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s "
+          f"({timing['n_points_done'] / max(timing['run_s'], 1e-12):.3g} points/s)")
+    level = delta_chi2_level(args.cl, 1)
+    for n in ("lambda1", "lambda2", "lambda3"):
+        if len(res.axes[n]) > 1 and (n,) in res.reductions:
+            lim = profile_limit(res.axes[n], res.profile(n), level)
+            print(f"  |{n}| < {lim:.4g} x 1e-10 mu_B ({100 * args.cl:.0f}% C.L., others profiled)")
+    if args.output:
+        print(f"results in {args.output} (format {scan_io.FORMAT}, see docs/scans.md)")
+    if not res.complete:
+        print("scan incomplete: rerun the same command to resume")
+    return 0
+
+
+def register_cli(subparsers):
+    """Add the ``scan`` subcommand to an argparse ``subparsers`` object."""
+    p = subparsers.add_parser("scan", help="chunked Delta chi^2 scan of the TMM space",
+                              description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--experiments", default="CONUS:current",
+                   help="comma-separated NAME:SETUP list (chi^2 summed)")
+    p.add_argument("--axis", action="append", metavar="NAME=LO:HI:N",
+                   help="grid axis (repeatable), e.g. lambda1=0:3:31 delta_cp=0:2pi:8; "
+                        "missing TMM axes are fixed at 0")
+    p.add_argument("--path", choices=("template", "full"), default="template")
+    p.add_argument("--output", metavar="DIR", help="checkpoint/result directory (resumable)")
+    p.add_argument("--batch-size", type=int, default=1 << 20, help="points per chunk")
+    p.add_argument("--keep", action="append", metavar="A,B",
+                   help="axis set to keep in the reductions (default: all singles and pairs)")
+    p.add_argument("--store-values", action="store_true", help="also write every chi^2 value")
+    p.add_argument("--restart", action="store_true", help="ignore an existing scan in --output")
+    p.add_argument("--max-chunks", type=int, help="stop after N chunks (resume later)")
+    p.add_argument("--nodes", type=int, default=48, help="quadrature nodes (recoil and energy)")
+    p.add_argument("--cl", type=float, default=0.9, help="confidence level of printed limits")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_cmd_scan)
+    return p
