@@ -258,7 +258,8 @@ def _flavour_groups(flavours, osc):
 
 
 def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
-                     osc=moments.DEFAULT_OSCILLATION, params=None, priors=None) -> ScanModel:
+                     osc=moments.DEFAULT_OSCILLATION, params=None, priors=None,
+                     templates=None) -> ScanModel:
     """Templates (paper 000 Eq. 33) of each experiment, computed once, and its chi^2.
 
     ``experiments``: ``"NAME:SETUP"`` strings, ``(name, setup)`` tuples or built experiments.
@@ -266,6 +267,8 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     Statistic``, or a dict ``{label: Statistic}`` (label = ``experiment.label``; missing labels
     get the default). ``params``: nuisance values at which the templates are computed (and the
     full-path defaults), keys of :data:`NUISANCE_AXES`. ``priors``: ``{axis: (mean, sigma)}``.
+    ``templates``: optional precomputed ``{label: (sm, em)}`` (arrays (n_beams, n_bins), e.g.
+    from a previous model's terms) to skip the quadrature; the caller vouches they match.
     """
     require_x64()
     from ..rates import binned_templates
@@ -286,12 +289,16 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     groups, index = _flavour_groups(flavours, osc)
     terms = []
     for e in exps:
-        tpl = jax.jit(lambda p, e=e: binned_templates(e, p, quad))(_rate_params(e, params))
-        sm = np.asarray(tpl.sm).sum(0)
+        if templates is not None and e.label in templates:
+            tpl_sm, tpl_em = (np.asarray(a, dtype=np.float64) for a in templates[e.label])
+        else:
+            tpl = jax.jit(lambda p, e=e: binned_templates(e, p, quad))(_rate_params(e, params))
+            tpl_sm, tpl_em = np.asarray(tpl.sm), np.asarray(tpl.em)
+        sm = tpl_sm.sum(0)
         beam_group = tuple(index[f] for f in beam_flavours(e))
         em = np.zeros((len(groups), sm.shape[0]))
         for b, g in enumerate(beam_group):
-            em[g] += np.asarray(tpl.em[b])
+            em[g] += tpl_em[b]
         if isinstance(statistics, dict):
             stat = statistics.get(e.label) or default_statistic(e, sm.sum())
         elif callable(statistics):
