@@ -46,10 +46,12 @@ def log_nodes(lo, hi, n: int):
 @dataclass(frozen=True)
 class QuadratureConfig:
     """Node counts: ``n_recoil`` per recoil sub-interval (log T), ``n_energy`` per analytic
-    neutrino spectrum (E on [E_min(T), E_max])."""
+    neutrino spectrum (E on [E_min(T), E_max]), ``n_piece`` per recoil piece between two
+    knots of a tabulated spectrum (the integrand is smooth on each piece, so few suffice)."""
 
     n_recoil: int = 48
     n_energy: int = 48
+    n_piece: int = 12
 
     def doubled(self) -> "QuadratureConfig":
-        return QuadratureConfig(2 * self.n_recoil, 2 * self.n_energy)
+        return QuadratureConfig(2 * self.n_recoil, 2 * self.n_energy, 2 * self.n_piece)

@@ -3,7 +3,8 @@
     N_bin = sum_isotopes N_x Phi int_bin dT A(T) int_{E_min(T)}^{E_max} f(E) dsigma/dT dE
 
 The recoil integral runs on Gauss-Legendre nodes in log T over each bin, split at
-efficiency steps and stopped at each spectrum part's kinematic end point T_max(E_max);
+efficiency steps and at T_max(knot) of tabulated spectra (where the integrand has kinks),
+and stopped at each spectrum part's kinematic end point T_max(E_max);
 the neutrino-energy integral is the tail-moment contraction of :mod:`cevns_jax.spectra`
 (Gauss-Legendre on [E_min(T), E_max] for analytic spectra, exact for lines and tables).
 Isotopes are vmapped. SM counts and unit-moment EM counts (mu = 1e-10 mu_B) are returned
@@ -27,6 +28,7 @@ from .physics.kinematics import e_nu_min, momentum_transfer, recoil_max
 from .physics.quenching import ee_jacobian, nuclear_recoil_from_ee
 from .precision import require_x64
 from .quadrature import QuadratureConfig, log_nodes
+from .spectra import TabulatedSpectrum
 
 
 class Templates(NamedTuple):
@@ -73,25 +75,28 @@ def _part_integrand(part, recoil, iso, params, options, quad):
 
 
 def _recoil_intervals(edges, breakpoints):
-    """Sub-intervals (n_bins, n_sub) of each bin, split at the efficiency breakpoints."""
+    """Sub-intervals (n_bins, n_sub) of each bin, split at the (unordered) ``breakpoints``."""
     lo, hi = edges[:-1, None], edges[1:, None]
-    inner = [jnp.clip(b, lo, hi) for b in breakpoints]
-    points = jnp.concatenate([lo, *inner, hi], axis=1)
+    inner = jnp.clip(jnp.sort(jnp.asarray(breakpoints, dtype=jnp.float64))[None, :], lo, hi)
+    points = jnp.concatenate([lo, inner, hi], axis=1)
     return points[:, :-1], points[:, 1:]
 
 
 def _isotope_counts(iso, edges, experiment, params, options, quad):
     """(SM, EM) counts per (beam, bin) for one isotope, before the flux scale."""
-    breakpoints = experiment.detector.efficiency.breakpoints_nr()
-    lo, hi = _recoil_intervals(edges, breakpoints)
     efficiency = experiment.detector.efficiency
     sm_beams, em_beams = [], []
     for beam in experiment.beams:
         sm_total = em_total = 0.0
         for part in beam.parts:
+            # split where the efficiency steps and where E_min(T) crosses a table knot
+            knot_recoils = recoil_max(jnp.asarray(part.knots), iso["mass"], options.kinematics)
+            lo, hi = _recoil_intervals(
+                edges, jnp.concatenate([jnp.asarray(efficiency.breakpoints_nr()), knot_recoils]))
             t_end = recoil_max(part.e_max, iso["mass"], options.kinematics)
             top = jnp.maximum(jnp.minimum(hi, t_end), lo)
-            recoil, weight = log_nodes(lo, top, quad.n_recoil)
+            n_nodes = quad.n_piece if isinstance(part, TabulatedSpectrum) else quad.n_recoil
+            recoil, weight = log_nodes(lo, top, n_nodes)
             sm, em = _part_integrand(part, recoil, iso, params, options, quad)
             weight = weight * efficiency(recoil)
             sm_total = sm_total + jnp.sum(weight * sm, axis=(-1, -2))

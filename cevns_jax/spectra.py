@@ -15,7 +15,9 @@ Three kinds of spectrum provide M_k:
   tables), so kinks at the knots cost no accuracy.
 
 A beam is a tuple of parts whose moments add. ``e_max`` of a part bounds the recoil range
-that part can reach, so rate integrals stop exactly at its kinematic end point.
+that part can reach, so rate integrals stop exactly at its kinematic end point; ``knots``
+lists the energies where a part's moments are only piecewise smooth (table knots), so the
+recoil quadrature can split at T_max(knot).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class LineSpectrum:
     def e_max(self) -> float:
         return self.energy
 
+    #: energies where the tail moments are not smooth (none inside the support of a line)
+    knots = ()
+
     def tail_moments(self, e_min, n_energy: int):
         above = e_min <= self.energy
         return tuple(jnp.where(above, self.energy ** (-k), 0.0) for k in range(3))
@@ -55,6 +60,11 @@ class AnalyticSpectrum:
     @property
     def e_max(self) -> float:
         return self.e_hi
+
+    @property
+    def knots(self) -> tuple:
+        """The lower end of the support: below it the moments stop changing (a kink)."""
+        return (self.e_lo,) if self.e_lo > 0 else ()
 
     def tail_moments(self, e_min, n_energy: int):
         lo = jnp.clip(e_min, self.e_lo, self.e_hi)
@@ -103,6 +113,8 @@ class TabulatedSpectrum:
         self._intercept = jnp.asarray(intercept)
         self._tail = jnp.asarray(tail)
         self.e_max = float(energies[-1])
+        #: the tail moments are piecewise smooth between table knots
+        self.knots = tuple(float(e) for e in energies[1:-1])
 
     def density(self, energy):
         return jnp.interp(energy, self.energies, self.values, left=0.0, right=0.0)
