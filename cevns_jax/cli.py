@@ -48,6 +48,42 @@ def _cmd_rates(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    import csv
+    import os
+    import time
+
+    from . import paper000
+    from .paper000_figures import make_all
+
+    start = time.perf_counter()
+    log = lambda msg: print(f"[{time.perf_counter() - start:6.1f} s] {msg}", file=sys.stderr)
+    options = paper000.Paper000Options(
+        nuisance=args.nuisance, delta_cp=args.delta_cp,
+        reactor_threshold_scale=args.reactor_threshold, reactor_low_energy=args.reactor_low_energy)
+    os.makedirs(args.output, exist_ok=True)
+    counts = paper000.compute_counts(options, progress=lambda s: log(f"templates {s}"))
+    rows = paper000.table2(options, counts)
+    print("Paper 000 Table II (+ full SNS beam, Sect. 5), 90% C.L. limits in 1e-10 mu_B:")
+    print(paper000.format_table2(rows))
+    with open(os.path.join(args.output, "table2.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    sns = [r["ratio"] for r in rows if r["group"].startswith("SNS")]
+    print(f"\nSNS entries: {len(sns)}, ratio computed/paper in [{min(sns):.3f}, {max(sns):.3f}]")
+    with open(os.path.join(args.output, "results.json"), "w") as handle:
+        json.dump({"options": {k: str(v) for k, v in vars(options).items()}, "table2": rows},
+                  handle, indent=1)
+    if not args.no_figures:
+        scales = [1, 10, 100] if args.quick else None
+        for path in make_all(counts, options, args.output, scales, progress=log):
+            pass
+    log(f"wrote table2.csv, results.json{'' if args.no_figures else ' and figures'} "
+        f"to {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cevns-jax", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("-v", "--verbose", action="store_true", help="report progress")
     p.set_defaults(func=_cmd_rates)
+    p = sub.add_parser("reproduce", help="reproduce paper 000: Table II, full-beam limits, "
+                       "Borexino row and Figures 1-8")
+    p.add_argument("--output", default="results", help="output folder (default: results)")
+    p.add_argument("--nuisance", choices=("fixed", "profiled"), default="fixed",
+                   help="Eq. 35 nuisance: held at its null best fit (paper) or profiled")
+    p.add_argument("--delta-cp", type=float, default=0.0, help="Dirac CP phase [rad]")
+    p.add_argument("--reactor-threshold", choices=("nr", "ee"), default=None,
+                   help="override the catalogue's reading of the reactor thresholds")
+    p.add_argument("--reactor-low-energy", choices=("vogel_engel", "kopeikin", "none"),
+                   default="vogel_engel", help="reactor spectrum below 2 MeV")
+    p.add_argument("--no-figures", action="store_true", help="skip Figures 1-8")
+    p.add_argument("--quick", action="store_true", help="coarser Fig. 3 (3 luminosity points)")
+    p.set_defaults(func=_cmd_reproduce)
+    from .inference.scan import register_cli as register_scan
+
+    register_scan(sub)
     return parser
 
 
