@@ -143,15 +143,14 @@ def _freedman_sigma(energy, nuclear_mass, q, t0):
 
 @pytest.fixture(scope="module")
 def b8_totals():
-    """All-recoil 8B events (threshold 1 eVnr, F = 1 and Helm) on Ge and Xe, 1 t yr."""
+    """All-recoil 8B events (threshold 1 eVnr) on Ge and Xe (F = 1) and Xe (Helm), 1 t yr."""
     out = {}
-    for material in ("Ge", "Xe"):
-        for ff in ("unity", "helm"):
-            cfg = solar.solar_config(material, "0.001 keVnr", mass="1 t", time="1 yr",
-                                     model="B16-GS98", components=["b8"], form_factor=ff)
-            exp = solar.build_solar_experiment(cfg)
-            events = jax.jit(lambda e=exp: binned_templates(e).sm.sum())()
-            out[(material, ff)] = (exp, float(events))
+    for material, ff in (("Ge", "unity"), ("Xe", "unity"), ("Xe", "helm")):
+        cfg = solar.solar_config(material, "0.001 keVnr", mass="1 t", time="1 yr",
+                                 model="B16-GS98", components=["b8"], form_factor=ff)
+        exp = solar.build_solar_experiment(cfg)
+        events = jax.jit(lambda e=exp: binned_templates(e).sm.sum())()
+        out[(material, ff)] = (exp, float(events))
     return out
 
 
@@ -180,14 +179,20 @@ def test_b8_xe_cross_section_vs_xenonnt_measurement(b8_totals):
     # XENONnT PRL 133, 191002 (2024) abstract: flux-weighted CEvNS cross section on Xe
     # (1.1 +0.8 -0.5) x 1e-39 cm^2, "consistent with the SM": the SM value must lie in the band
     assert 0.6e-39 < sigma < 1.9e-39
-    # Ge/Xe: sigma scales as Q_W^2 (coherence) up to form-factor and m_A T terms (few %)
-    exp_ge, events_ge = b8_totals[("Ge", "helm")]
-    sigma_ge = events_ge / (float(np.sum(np.asarray(exp_ge.detector.target.n_nuclei)))
-                            * exp_ge.beams[0].fluence)
+    # coherence: without form factor sigma ~ G_F^2 Q_W^2 <E^2> / (4 pi) for both targets
+    sigmas = {}
+    for material in ("Ge", "Xe"):
+        exp_m, events_m = b8_totals[(material, "unity")]
+        sigmas[material] = events_m / (float(np.sum(np.asarray(exp_m.detector.target.n_nuclei)))
+                                       * exp_m.beams[0].fluence)
     qw = lambda z, n: n - (1 - 4 * 0.23863) * z
     ratio_q = (qw(32, 40.63) / qw(54, 77.29)) ** 2  # natural-abundance mean N
-    # 10 %: Helm suppression differs (Xe ~0.85, Ge ~0.93 flux-weighted) and so do kinematic terms
-    assert sigma_ge / sigma == pytest.approx(ratio_q, rel=0.10)
+    # 1 %: the T_max(1 - m T / 2E^2) terms differ by O(E / m_A) ~ 1e-4 and the isotope spread
+    # of Q_W^2 around the mean-N value by ~1e-3
+    assert sigmas["Ge"] / sigmas["Xe"] == pytest.approx(ratio_q, rel=0.01)
+    # the Helm form factor only trims the high-recoil tail: most 8B recoils on Xe sit below
+    # 1 keV (q R < 0.5), so the all-recoil suppression is a few percent (observed 2 %)
+    assert 0.95 < sigma / sigmas["Xe"] < 1.0
 
 
 def test_merge_to_constant_is_exact():
