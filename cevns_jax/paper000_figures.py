@@ -138,11 +138,22 @@ def _region_map(counts, group, pair, options, extent, xi=0.0, delta_cp=None, n=1
     return axis, _delta_map(counts, group, moduli, options, xi1, xi3, osc)
 
 
+def _crop(ax, axis, maps, level=4.61):
+    """Zoom the axes onto the union of the allowed regions (Delta chi^2 <= level)."""
+    reach_x = max(axis[np.any(m <= level, axis=0)].max() for m in maps)
+    reach_y = max(axis[np.any(m <= level, axis=1)].max() for m in maps)
+    ax.set_xlim(0, 1.15 * reach_x)
+    ax.set_ylim(0, 1.15 * reach_y)
+
+
 def _regions_panel(ax, items, pair, options, extent, group_of):
+    maps = []
     for det, counts in items:
         axis, delta = _region_map(counts, group_of(det), pair, options, extent)
         ax.contour(axis, axis, delta, levels=[4.61], colors=[COLOURS[det]])
         ax.plot([], [], color=COLOURS[det], label=_short(det))
+        maps.append(delta)
+    _crop(ax, axis, maps)
     ax.set_xlabel(_label(pair[0]))
     ax.set_ylabel(_label(pair[1]))
     ax.grid(alpha=0.3)
@@ -171,7 +182,7 @@ def figure_sns_regions(counts, options, setup):
     rows = []
     for group in ("SNS delayed", "SNS prompt"):
         items = [(det, counts[(det, setup)]) for det in SNS_DETECTORS]
-        extent = _extent([c for _, c in items], lambda _: group, options, 1.6)
+        extent = _extent([c for _, c in items], lambda _: group, options, 3.0)
         rows.append((f"{group}, {setup} setup", items, lambda _, g=group: g, extent))
     number = 4 if setup == "current" else 5
     return _regions_figure(rows, options, f"Fig. {number}: 90% C.L. regions, SNS {setup} "
@@ -196,17 +207,20 @@ def figure7_phases(counts, options):
     """Fig. 7: 90% C.L. regions for several CP-phase choices: COHERENT CsI prompt (current)
     and CONNIE (current)."""
     fig, axes = plt.subplots(2, 3, figsize=(13, 8.4))
-    for row, (det, group, factor) in enumerate((("COHERENT-CsI", "SNS prompt", 2.0),
+    for row, (det, group, factor) in enumerate((("COHERENT-CsI", "SNS prompt", 3.0),
                                                 ("CONNIE", "reactor", 8.0))):
         base = counts[(det, "current")]
         extent = factor * single_parameter_limits(base, [(group, i) for i in range(3)],
                                                   options).max()
         for col, pair in enumerate(PAIRS):
             ax = axes[row, col]
+            maps = []
             for xi, dcp, style in PHASE_CHOICES:
                 axis, delta = _region_map(base, group, pair, options, extent, xi, dcp)
                 ax.contour(axis, axis, delta, levels=[4.61], colors="k", linestyles=style)
                 ax.plot([], [], "k" + style, label=rf"$\xi_k$={xi:.2g}, $\delta_{{CP}}$={dcp:.2g}")
+                maps.append(delta)
+            _crop(ax, axis, maps)
             ax.set_xlabel(_label(pair[0]))
             ax.set_ylabel(_label(pair[1]))
             ax.set_title(f"{_short(det)} {group.split()[-1]}, current", fontsize=9)
