@@ -79,8 +79,15 @@ def _cmd_reproduce(args) -> int:
         scales = [1, 10, 100] if args.quick else None
         for path in make_all(counts, options, args.output, scales, progress=log):
             pass
-    log(f"wrote table2.csv, results.json{'' if args.no_figures else ' and figures'} "
-        f"to {args.output}")
+    if not args.skip_solar:
+        from . import paper004
+
+        log("paper 004: solar CEvNS (CDEX-10-like Asimov, XENONnT 8B)")
+        solar_rows = paper004.run(args.output, tiny=args.quick)
+        print("\nPaper 004 (solar CEvNS, flavour magnetic moments):")
+        print(paper004.format_rows(solar_rows))
+    log(f"wrote table2.csv, results.json{'' if args.no_figures else ', figures'}"
+        f"{'' if args.skip_solar else ', solar.csv'} to {args.output}")
     return 0
 
 
@@ -105,11 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reactor-low-energy", choices=("vogel_engel", "kopeikin", "none"),
                    default="vogel_engel", help="reactor spectrum below 2 MeV")
     p.add_argument("--no-figures", action="store_true", help="skip Figures 1-8")
-    p.add_argument("--quick", action="store_true", help="coarser Fig. 3 (3 luminosity points)")
+    p.add_argument("--quick", action="store_true",
+                   help="coarser Fig. 3 and paper-004 grids (for smoke tests)")
+    p.add_argument("--skip-solar", action="store_true", help="skip the paper-004 analyses")
     p.set_defaults(func=_cmd_reproduce)
     from .inference.scan import register_cli as register_scan
+    from .paper004 import register_cli as register_solar
 
     register_scan(sub)
+    register_solar(sub)
     return parser
 
 
