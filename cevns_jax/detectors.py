@@ -18,7 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .materials import target_counts
-from .physics.quenching import lindhard_kappa, nuclear_recoil_from_ee
+from jax.scipy.special import ndtr
+
+from .physics.quenching import electron_equivalent, lindhard_kappa, nuclear_recoil_from_ee
 
 #: Upper edge standing for "no upper bound" [MeV]; far above any CEvNS recoil.
 OPEN_UPPER_EDGE_MEV = 1.0e3
@@ -69,6 +71,75 @@ def to_recoil_nr(values, scale: str, Z, kappa, pe_per_kev_nr=None):
                              "or detector block (paper 000 Eq. 29 uses 1.17)")
         return values / pe_per_kev_nr * 1e-3
     raise ValueError(f"unknown energy scale {scale!r}; expected 'nr', 'ee' or 'pe'")
+
+
+def from_recoil_nr(recoil_nr, scale: str, Z, kappa, pe_per_kev_nr=None):
+    """The observable of a nuclear recoil T_nr [MeV] on ``scale`` (inverse of :func:`to_recoil_nr`)."""
+    if scale == "nr":
+        return recoil_nr
+    if scale == "ee":
+        return electron_equivalent(recoil_nr, Z, kappa)
+    if scale == "pe":
+        return pe_per_kev_nr * recoil_nr * 1e3
+    raise ValueError(f"unknown energy scale {scale!r}; expected 'nr', 'ee' or 'pe'")
+
+
+@dataclass(frozen=True)
+class GaussianResolution:
+    """Gaussian smearing of the observable E: sigma(E)^2 = noise^2 + stochastic E + (relative E)^2.
+
+    ``noise`` and ``stochastic`` are in the internal units of the detector's scale (MeV, or
+    photoelectrons); a bin of observed energy [lo, hi] collects a recoil with probability
+    Phi((hi - E)/sigma) - Phi((lo - E)/sigma).
+    """
+
+    noise: float = 0.0
+    stochastic: float = 0.0
+    relative: float = 0.0
+
+    #: integrate true energies down to this many sigma below the lowest bin edge
+    reach: float = 6.0
+
+    def sigma(self, energy):
+        return jnp.sqrt(self.noise**2 + self.stochastic * energy + (self.relative * energy) ** 2)
+
+    def lowest_true_energy(self, edge: float) -> float:
+        """Where the integration over true observable energies starts for a lowest edge."""
+        return max(edge - self.reach * float(self.sigma(edge)), 1e-3 * edge)
+
+    def response(self, energy, lo, hi):
+        """Probability that true observable ``energy`` is seen in [lo, hi] (hi may be inf)."""
+        width = self.sigma(energy)
+        upper = jnp.where(jnp.isinf(hi), 1.0, ndtr((jnp.where(jnp.isinf(hi), 0.0, hi) - energy)
+                                                    / width))
+        return upper - ndtr((lo - energy) / width)
+
+
+def resolution_from_config(block, scale: str):
+    """``{"type": "gaussian", "noise": "30 eVee", "stochastic": "0.1 eVee", "relative": 0.02}``."""
+    if block is None:
+        return None
+    if block.get("type") != "gaussian":
+        raise ValueError(f"unknown resolution type {block.get('type')!r}; expected 'gaussian'")
+    from .units import parse_quantity
+
+    dims = {"nr": ("energy_nr",), "ee": ("energy_ee",), "pe": ("photoelectrons",)}[scale]
+    values = {}
+    for key in ("noise", "stochastic"):
+        if key in block:
+            q = parse_quantity(block[key], f"detector.resolution.{key}", dims)
+            if q.value < 0:
+                raise ValueError(f"detector.resolution.{key} must be >= 0, got {block[key]!r}")
+            values[key] = q.value
+    relative = block.get("relative", 0.0)
+    if not isinstance(relative, (int, float)) or relative < 0:
+        raise ValueError(f"detector.resolution.relative must be a number >= 0, got {relative!r}")
+    resolution = GaussianResolution(values.get("noise", 0.0), values.get("stochastic", 0.0),
+                                    float(relative))
+    if resolution.noise == 0 and resolution.stochastic == 0 and resolution.relative == 0:
+        raise ValueError("detector.resolution: at least one of noise, stochastic, relative "
+                         "must be positive")
+    return resolution
 
 
 @dataclass(frozen=True)
@@ -169,10 +240,40 @@ class Detector:
     efficiency: object
     kappa: jnp.ndarray
     pe_per_kev_nr: float | None = None
+    resolution: GaussianResolution | None = None
 
     @property
     def n_bins(self) -> int:
         return self.edges.size - 1
+
+    def observable(self, recoil_nr, Z, kappa):
+        """The observable (on ``scale``) of recoils T_nr of an isotope with charge Z."""
+        return from_recoil_nr(recoil_nr, self.scale, Z, kappa, self.pe_per_kev_nr)
+
+    def integration_edges_nr(self, kappa=None):
+        """Recoil edges of the integration, per isotope: the bin edges without resolution;
+        with resolution, one span from ``reach`` sigma below the lowest edge upwards, split
+        at every bin edge (the bin responses then come from :meth:`bin_response`)."""
+        if self.resolution is None:
+            return self.edges_nr(kappa)
+        kappa = self.kappa if kappa is None else kappa
+        start = self.resolution.lowest_true_energy(float(self.edges[0]))
+        low = to_recoil_nr(jnp.full(self.target.Z.shape, start), self.scale, self.target.Z,
+                           jnp.broadcast_to(kappa, self.target.Z.shape), self.pe_per_kev_nr)
+        return jnp.stack([low, jnp.full_like(low, OPEN_UPPER_EDGE_MEV)], axis=1)
+
+    def bin_response(self, recoil_nr, Z, kappa):
+        """Weight of each bin for recoils T_nr of shape (1, ...): shape (n_bins, ...).
+
+        Without resolution the recoils already lie inside their bin (weight 1); with it,
+        the Gaussian probability of observing them in each bin."""
+        if self.resolution is None:
+            return jnp.ones_like(recoil_nr)
+        energy = self.observable(recoil_nr, Z, kappa)  # leading axis: the single span
+        shape = (-1,) + (1,) * (energy.ndim - 1)
+        lo = jnp.asarray(self.edges[:-1]).reshape(shape)
+        hi = jnp.asarray(self.edges[1:]).reshape(shape)
+        return self.resolution.response(energy, lo, hi)
 
     def edges_nr(self, kappa=None):
         """Bin edges in T_nr per isotope, shape (n_isotopes, n_bins + 1)."""

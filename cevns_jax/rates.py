@@ -83,22 +83,31 @@ def _recoil_intervals(edges, breakpoints):
 
 
 def _isotope_counts(iso, edges, experiment, params, options, quad):
-    """(SM, EM) counts per (beam, bin) for one isotope, before the flux scale."""
-    efficiency = experiment.detector.efficiency
+    """(SM, EM) counts per (beam, bin) for one isotope, before the flux scale.
+
+    ``edges`` are the recoil edges of the integration (:meth:`Detector.integration_edges_nr`):
+    the bins themselves, or with energy resolution one span split at every bin edge, whose
+    nodes are shared out among the bins by :meth:`Detector.bin_response`."""
+    detector = experiment.detector
+    efficiency = detector.efficiency
+    smeared = detector.resolution is not None
+    bin_edges = detector.edges_nr(iso["kappa"][None])[0] if smeared else jnp.zeros(0)
     sm_beams, em_beams = [], []
     for beam in experiment.beams:
         sm_total = em_total = 0.0
         for part in beam.parts:
-            # split where the efficiency steps and where E_min(T) crosses a table knot
+            # split where the efficiency steps, where E_min(T) crosses a table knot and,
+            # with resolution, at the bin edges
             knot_recoils = recoil_max(jnp.asarray(part.knots), iso["mass"], options.kinematics)
-            lo, hi = _recoil_intervals(
-                edges, jnp.concatenate([jnp.asarray(efficiency.breakpoints_nr()), knot_recoils]))
+            lo, hi = _recoil_intervals(edges, jnp.concatenate(
+                [jnp.asarray(efficiency.breakpoints_nr()), knot_recoils, bin_edges]))
             t_end = recoil_max(part.e_max, iso["mass"], options.kinematics)
             top = jnp.maximum(jnp.minimum(hi, t_end), lo)
             n_nodes = quad.n_piece if isinstance(part, TabulatedSpectrum) else quad.n_recoil
             recoil, weight = log_nodes(lo, top, n_nodes)
             sm, em = _part_integrand(part, recoil, iso, params, options, quad)
-            weight = weight * efficiency(recoil)
+            weight = weight * efficiency(recoil) * detector.bin_response(recoil, iso["Z"],
+                                                                         iso["kappa"])
             sm_total = sm_total + jnp.sum(weight * sm, axis=(-1, -2))
             em_total = em_total + jnp.sum(weight * em, axis=(-1, -2))
         sm_beams.append(beam.fluence * sm_total)
@@ -114,7 +123,7 @@ def binned_templates(experiment, params=None, quad: QuadratureConfig = Quadratur
     """
     require_x64()
     params = _resolve(experiment, params)
-    edges = experiment.detector.edges_nr(params["kappa"])
+    edges = experiment.detector.integration_edges_nr(params["kappa"])
     per_isotope = jax.vmap(
         lambda iso, e: _isotope_counts(iso, e, experiment, params, experiment.options, quad)
     )(_isotope_arrays(experiment, params), edges)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..detectors import ENERGY_SCALES, Detector, Target, efficiency_from_config, to_recoil_nr
+from ..detectors import (ENERGY_SCALES, Detector, Target, efficiency_from_config,
+                         resolution_from_config, to_recoil_nr)
 from ..physics.cross_sections import CROSS_SECTIONS
 from ..physics.form_factors import FORM_FACTORS
 from ..physics.kinematics import KINEMATICS, recoil_max
@@ -134,7 +135,8 @@ def _build_detector(block: dict) -> Detector:
         raise ConfigError(f"detector.bins must be strictly increasing above the threshold: {edges}")
     if scale == "pe" and pe_per_kev_nr is None:
         raise ConfigError("a PE threshold needs 'pe_per_keVnr' in the detector or efficiency block")
-    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr)
+    resolution = resolution_from_config(block.get("resolution"), scale)
+    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr, resolution)
 
 
 def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOptions, label: str):
