@@ -470,7 +470,8 @@ def _make_block(model, layout, keeps, path, store_values):
         shape[1 + j] = table.shape[0]
         return table.reshape(tuple(shape) + extra)
 
-    def block(rows, tables):
+    def values(rows, tables):
+        """chi^2 of the (rows, *inner) block; rows past the grid give +inf."""
         valid = rows < n_rows
         rows_c = jnp.where(valid, rows, 0)
         idx = jnp.unravel_index(rows_c, outer_shape) if outer_names else ()
@@ -487,7 +488,11 @@ def _make_block(model, layout, keeps, path, store_values):
         else:
             v = {n: tables[n][idx[i]] for i, n in enumerate(outer_names)}
             chi2 = jax.vmap(lambda p: _full_chi2_point(model, p))(v)
-        chi2 = jnp.where(valid.reshape((-1,) + (1,) * n_inner), chi2, jnp.inf)
+        return jnp.where(valid.reshape((-1,) + (1,) * n_inner), chi2, jnp.inf), idx, valid
+
+    def block(rows, tables):
+        chi2, idx, valid = values(rows, tables)
+        rows_c = jnp.where(valid, rows, 0)
         out = {}
         for keep in keeps:
             red_inner = tuple(1 + j for j, n in enumerate(inner_names) if n not in keep)
@@ -504,9 +509,17 @@ def _make_block(model, layout, keeps, path, store_values):
             else:
                 x = jnp.min(x, axis=0)
             out[scan_io.reduction_key(keep)] = x
-        flat = jnp.argmin(chi2.reshape(-1))
-        out["chi2_min"] = chi2.reshape(-1)[flat]
-        out["argmin"] = rows_c[flat // layout.inner_size] * layout.inner_size + flat % layout.inner_size
+        # best point: a plain min per row, then an argmin over the rows and one over the best
+        # row's block, recomputed (an argmin over the whole chunk is a slow variadic
+        # reduction on CPU, and reading chi2 back would keep it from fusing)
+        best_row = jnp.argmin(jnp.min(chi2.reshape(chi2.shape[0], -1), axis=1))
+        if store_values:  # chi2 is written out anyway: read the best row back
+            best_values = chi2[best_row].reshape(-1)
+        else:
+            best_values = values(rows[best_row][None], tables)[0].reshape(-1)
+        best_inner = jnp.argmin(best_values)
+        out["chi2_min"] = best_values[best_inner]
+        out["argmin"] = rows_c[best_row] * layout.inner_size + best_inner
         if store_values:
             out["values"] = chi2
         return out
