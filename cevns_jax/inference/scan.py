@@ -703,6 +703,23 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
                       int(acc["rows_done"]) >= n_rows, meta, values)
 
 
+_POINT_KERNELS: dict = {}
+_POINT_KERNEL_CACHE = 8
+
+
+def _point_kernel(model, path, row_sharding):
+    """The jitted, vmapped chi^2 of one model and path, built once per (model, path, devices)
+    so that repeated :func:`evaluate_points` calls reuse the compiled code."""
+    key = (id(model), path, row_sharding)
+    if key not in _POINT_KERNELS:
+        one = _template_chi2_point if path == "template" else _full_chi2_point
+        kernel = jax.jit(jax.vmap(lambda v: one(model, v)), in_shardings=(row_sharding,))
+        _POINT_KERNELS[key] = (model, kernel)  # holding the model keeps its id unique
+        while len(_POINT_KERNELS) > _POINT_KERNEL_CACHE:
+            _POINT_KERNELS.pop(next(iter(_POINT_KERNELS)))
+    return _POINT_KERNELS[key][1]
+
+
 def evaluate_points(model: ScanModel, points: dict, *, path="template", batch_size=4096,
                     devices=None):
     """Raw chi^2 at a sample of points (``{axis: (N,) array}``; missing TMM axes = 0, missing
@@ -720,8 +737,7 @@ def evaluate_points(model: ScanModel, points: dict, *, path="template", batch_si
     cols.update({k: np.asarray(points[k], dtype=np.float64) for k in NUISANCE_AXES if k in points})
     row_sharding, _, n_dev = _mesh(devices)
     bs = -(-min(int(batch_size), max(n, 1)) // n_dev) * n_dev
-    one = _template_chi2_point if path == "template" else _full_chi2_point
-    kernel = jax.jit(jax.vmap(lambda v: one(model, v)), in_shardings=(row_sharding,))
+    kernel = _point_kernel(model, path, row_sharding)
     out = np.empty(n)
     for s in range(0, n, bs):
         e = min(s + bs, n)
