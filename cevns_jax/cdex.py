@@ -70,7 +70,7 @@ from .likelihood import chi2_pull
 from .precision import require_x64
 from .quadrature import QuadratureConfig
 from .rates import binned_templates
-from .solar import (FLAVOURS, PAPER004_OSCILLATION, build_solar_experiment,
+from .solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
                     flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
 from .solar import merge_to_constant as merge_to_constant_channel
 
@@ -444,14 +444,6 @@ def asimov_spectrum(analysis: CdexAnalysis, mu=(0.0, 0.0, 0.0), *,
     return BinnedSpectrum(analysis.edges_kevee, rate, unc, exposure_kg_day, label)
 
 
-def _flavour_index(name) -> int:
-    key = str(name).removeprefix("mu_")
-    if key not in FLAVOURS:
-        raise ValueError(f"unknown flavour {name!r}; expected one of "
-                         f"{tuple('mu_' + f for f in FLAVOURS)}")
-    return FLAVOURS.index(key)
-
-
 def _one_flavour(index: int, value):
     return jnp.zeros(3, dtype=jnp.float64).at[index].set(value)
 
@@ -464,7 +456,7 @@ def best_fit(analysis: CdexAnalysis, data, flavour="mu_e", *, background=None,
     """
     from scipy import optimize
 
-    i = _flavour_index(flavour)
+    i = flavour_index(flavour)
     fn = jax.jit(lambda m: chi2(analysis, _one_flavour(i, m), data, background))
     grid = np.linspace(bracket[0], bracket[1], n_grid)
     values = np.asarray(jax.vmap(fn)(jnp.asarray(grid)))
@@ -495,7 +487,7 @@ def flavour_region(analysis: CdexAnalysis, data, x="mu_e", y="mu_mu", *, x_grid,
     """90 % C.L. (2 d.o.f., Delta chi^2 = 4.61) region in the (x, y) flavour-moment plane with
     the third moment zero (004 Figure 3). Returns a
     :class:`~cevns_jax.inference.limits.Region2D`."""
-    ix, iy = _flavour_index(x), _flavour_index(y)
+    ix, iy = flavour_index(x), flavour_index(y)
     if ix == iy:
         raise ValueError(f"x and y must be different flavours, got {x!r} twice")
 

@@ -95,6 +95,15 @@ __all__ = [
 ]
 
 FLAVOURS = ("e", "mu", "tau")
+
+
+def flavour_index(name) -> int:
+    """Index of a flavour moment given as "e", "mu", "tau" or "mu_e", "mu_mu", "mu_tau"."""
+    key = str(name).removeprefix("mu_")
+    if key not in FLAVOURS:
+        raise ValueError(f"unknown flavour {name!r}; expected one of "
+                         f"{tuple('mu_' + f for f in FLAVOURS)}")
+    return FLAVOURS.index(key)
 PEE_MODELS = ("constant", "adiabatic")
 
 #: Normal-ordering best fit of P.F. de Salas et al., "2020 global reassessment of the neutrino

@@ -55,7 +55,7 @@ from .precision import require_x64
 from .quadrature import QuadratureConfig
 from .rates import binned_templates, differential_rate
 from .inference.limits import region_2d
-from .solar import (FLAVOURS, PAPER004_OSCILLATION, build_solar_experiment,
+from .solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
                     flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
 from .solar import merge_to_constant as merge_to_constant_channel
 
@@ -426,7 +426,7 @@ def flavour_region(analysis: CountingAnalysis, x="mu_e", y="mu_mu", *, x_grid, y
                    level: float = 4.61, observed=None):
     """90 % C.L. (2 d.o.f.) region in a plane of two flavour moments, the third zero, from the
     profiled counting likelihood (:func:`cevns_jax.inference.limits.region_2d`)."""
-    ix, iy = (_flavour_index(v) for v in (x, y))
+    ix, iy = (flavour_index(v) for v in (x, y))
     if ix == iy:
         raise ValueError(f"x and y must be different flavours, got {x!r} twice")
 
@@ -435,14 +435,6 @@ def flavour_region(analysis: CountingAnalysis, x="mu_e", y="mu_mu", *, x_grid, y
         return profiled_chi2(analysis, mu, observed)
 
     return region_2d(fn, x_grid, y_grid, level)
-
-
-def _flavour_index(name) -> int:
-    key = str(name).removeprefix("mu_")
-    if key not in FLAVOURS:
-        raise ValueError(f"unknown flavour {name!r}; expected one of "
-                         f"{tuple('mu_' + f for f in FLAVOURS)}")
-    return FLAVOURS.index(key)
 
 
 def poisson_upper_limit(observed: int = 0, background: float = 0.0, cl: float = 0.9) -> float:
