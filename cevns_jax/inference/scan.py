@@ -580,6 +580,28 @@ _COMPARE = ("axes", "path", "experiments", "flavour_groups", "oscillation", "qua
             "nuisance_params", "priors", "layout", "keep", "store_values")
 
 
+#: compiled kernels kept per process (chunk kernels of run_scan, point kernels of
+#: evaluate_points); the oldest is dropped beyond this many
+_KERNEL_CACHE_SIZE = 8
+_CHUNK_KERNELS: dict = {}
+
+
+def _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk, row_sharding, repl,
+                  tables):
+    """The compiled chunk kernel, built once per model and scan layout (bounded cache), so
+    repeated scans of the same shape skip compilation and first-execution costs."""
+    key = (id(model), layout, tuple(keeps), path, store_values, rows_per_chunk, row_sharding,
+           tuple((k, v.shape) for k, v in tables.items()))
+    if key not in _CHUNK_KERNELS:
+        kernel = jax.jit(_make_block(model, layout, keeps, path, store_values),
+                         in_shardings=(row_sharding, repl))
+        rows = jax.ShapeDtypeStruct((rows_per_chunk,), jnp.int64, sharding=row_sharding)
+        _CHUNK_KERNELS[key] = (model, kernel.lower(rows, tables).compile())
+        while len(_CHUNK_KERNELS) > _KERNEL_CACHE_SIZE:
+            _CHUNK_KERNELS.pop(next(iter(_CHUNK_KERNELS)))
+    return _CHUNK_KERNELS[key][1]
+
+
 def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, keep=None,
              path="template", store_values=False, resume=True, progress=True, devices=None,
              max_chunks=None, timing=None, inner_max=1 << 16) -> ScanResult:
@@ -640,8 +662,6 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
         flat_values = values.reshape(-1)
 
     tables = jax.device_put(_tables(model, grid, path), repl)
-    kernel = jax.jit(_make_block(model, layout, keeps, path, store_values),
-                     in_shardings=(row_sharding, repl))
     n_rows = layout.n_rows
     start = int(acc["rows_done"])
     starts = list(range(start, n_rows, rows_per_chunk))
@@ -655,8 +675,8 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
         bar = tqdm(total=n_rows * layout.inner_size, initial=start * layout.inner_size,
                    unit="pt", unit_scale=True, desc="scan", leave=False)
     t_compile = time.perf_counter()
-    kernel = kernel.lower(jax.ShapeDtypeStruct((rows_per_chunk,), jnp.int64, sharding=row_sharding),
-                          tables).compile()
+    kernel = _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk,
+                           row_sharding, repl, tables)
     compile_s = time.perf_counter() - t_compile
     t0 = time.perf_counter()
 
@@ -704,7 +724,6 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
 
 
 _POINT_KERNELS: dict = {}
-_POINT_KERNEL_CACHE = 8
 
 
 def _point_kernel(model, path, row_sharding):
@@ -715,7 +734,7 @@ def _point_kernel(model, path, row_sharding):
         one = _template_chi2_point if path == "template" else _full_chi2_point
         kernel = jax.jit(jax.vmap(lambda v: one(model, v)), in_shardings=(row_sharding,))
         _POINT_KERNELS[key] = (model, kernel)  # holding the model keeps its id unique
-        while len(_POINT_KERNELS) > _POINT_KERNEL_CACHE:
+        while len(_POINT_KERNELS) > _KERNEL_CACHE_SIZE:
             _POINT_KERNELS.pop(next(iter(_POINT_KERNELS)))
     return _POINT_KERNELS[key][1]
 
