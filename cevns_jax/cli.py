@@ -1,4 +1,4 @@
-"""Command-line interface: ``cevns-jax experiments | rates``."""
+"""Command-line interface: ``cevns-jax experiments | rates | reproduce | scan | solar | posterior``."""
 
 from __future__ import annotations
 
@@ -101,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("-v", "--verbose", action="store_true", help="report progress")
     p.set_defaults(func=_cmd_rates)
-    p = sub.add_parser("reproduce", help="reproduce paper 000: Table II, full-beam limits, "
-                       "Borexino row and Figures 1-8")
+    p = sub.add_parser("reproduce", help="reproduce paper 000 (Table II, full-beam limits, "
+                       "Borexino row, Figures 1-8) and paper 004 (solar.csv)")
     p.add_argument("--output", default="results", help="output folder (default: results)")
     p.add_argument("--nuisance", choices=("fixed", "profiled"), default="fixed",
                    help="Eq. 35 nuisance: held at its null best fit (paper) or profiled")
@@ -116,11 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coarser Fig. 3 and paper-004 grids (for smoke tests)")
     p.add_argument("--skip-solar", action="store_true", help="skip the paper-004 analyses")
     p.set_defaults(func=_cmd_reproduce)
+    from .inference.bayes import register_cli as register_posterior
     from .inference.scan import register_cli as register_scan
     from .paper004 import register_cli as register_solar
 
     register_scan(sub)
     register_solar(sub)
+    register_posterior(sub)
     return parser
 
 
