@@ -87,6 +87,31 @@ def test_measurement_chi2_is_the_papers(csi_measurement):
                                float(L.chi2_coherent_csi(n)), rtol=1e-12)
 
 
+def _binned_csi_future():
+    from cevns_jax.experiments import get_config
+
+    cfg = get_config("COHERENT-CsI", "future")
+    cfg["detector"]["bins"] = ["1 keVnr", "3 keVnr", "10 keVnr", "30 keVnr", "100 keVnr"]
+    return cfg
+
+
+def test_poisson_profile_matches_lbfgs():
+    """The Poisson normalisation profile (fixed Newton steps) against fit.profile_nuisances."""
+    from cevns_jax.inference.fit import profile_nuisances
+
+    m = B.make_measurement(_binned_csi_future(), statistic="poisson",
+                           data=np.array([3.0e4, 4.5e4, 2.1e4, 500.0]))
+    mu2 = jnp.array([40.0, 90.0, 40.0]) ** 2
+    newton = float(B.measurement_chi2_profiled(m, mu2))
+    lbfgs = profile_nuisances(lambda _, a: B.measurement_chi2(m, mu2, a), 0.0, jnp.zeros(1),
+                              gtol=1e-9, ftol=1e-15)
+    assert bool(lbfgs.converged)
+    # both at the minimum of a smooth convex function of one variable: chi^2 ~ 1e2-1e3
+    # agrees to round-off of the deviance sum
+    assert newton == pytest.approx(float(lbfgs.value), rel=1e-10, abs=1e-8)
+    np.testing.assert_allclose(B.nuisance_mode(m, mu2), lbfgs.nuisances, atol=1e-7)
+
+
 def test_model_log_density_is_minus_half_chi2(csi_measurement):
     """Gaussian nuisances, centred: log p(theta, a) = -chi2_paper / 2 + const (flat priors)."""
     prior = B.Prior(upper=100.0, nuisance="gaussian")
@@ -440,6 +465,20 @@ def test_asimov_posterior_covers_the_truth(model, truth):
         for name in ("mu_e", "mu_mu"):
             lo, hi = np.quantile(result.flat(name), [0.05, 0.95])
             assert lo < truth[name] < hi, name
+
+
+@pytest.mark.slow
+def test_poisson_binned_asimov_covers_the_truth():
+    """Poisson statistic on a binned CsI future (4 recoil bins), flavour model, Asimov."""
+    truth = {"mu_e": 20.0, "mu_mu": 10.0}
+    problem = B.build_problem([_binned_csi_future()], "flavour", statistic="poisson",
+                              inject=truth)
+    result = B.sample_posterior(problem, jax.random.key(6))
+    _report("Poisson, binned CsI future, Asimov", result)
+    _assert_acceptance(result)
+    for name, value in truth.items():
+        lo, hi = np.quantile(result.flat(name), [0.05, 0.95])
+        assert lo < value < hi, name
 
 
 @pytest.mark.slow
