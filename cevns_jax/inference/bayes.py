@@ -54,7 +54,7 @@ Priors (explicit choices, class :class:`Prior`)
   scale 1, rates stay positive; ``"gaussian"`` a ~ Normal(0, sigma), the paper's pull.
   With Gaussian nuisances Eq. (34) lets the signal scale 1 + a1 (sigma 0.28) go to zero:
   the profiled chi^2 saturates at ~1/sigma_a1^2 = 12.8 for large moments, the likelihood
-  has a plateau, and a flat-prior credible limit grows with the box (measured: 53 -> 80
+  has a plateau, and a flat-prior credible limit grows with the box (measured: 52 -> 70
   for a doubled box). The log-normal prior removes the plateau.
 
 Sampling
