@@ -182,11 +182,6 @@ def statistic_for(counts: ExperimentCounts, options: Paper000Options,
     return Statistic(kind, float(counts.sm.sum()), sigma, options.nuisance, options.denominator)
 
 
-def chi2_of_counts(counts: ExperimentCounts, options: Paper000Options, asimov: bool = False):
-    """chi^2 as a function of the expected total N (paper 000 Eq. 34 or 35)."""
-    return statistic_for(counts, options, asimov)
-
-
 def group_mask(counts: ExperimentCounts, group: str) -> jnp.ndarray:
     """1 for the beams of ``group``, 0 otherwise."""
     return jnp.asarray([b in BEAM_GROUPS[group] for b in counts.beams], dtype=jnp.float64)
