@@ -14,8 +14,9 @@ Inputs paper 000 does not state, with the public values chosen here:
 - Reactor thresholds: Table I quotes eV without the energy scale. Ge and Si ionisation
   thresholds (CONUS, CONNIE, MINER, TEXONO) are read as electron-equivalent (eVee, mapped
   to nuclear recoil with Lindhard quenching, paper 000 Eq. 27 and its Fig. 1): with the
-  paper's statistics this reproduces Table II within 7-21% where the nuclear-recoil
-  reading is 2-4x too strong. RED100's 500 eV must be nuclear recoil: as eVee it would be
+  paper's statistics this reproduces the CONUS, CONNIE, TEXONO and future-MINER entries
+  of Table II within 4-22%, where the nuclear-recoil reading is 2-4x too strong (the
+  current-MINER entry contradicts the paper's own Table I; see the README). RED100's 500 eV must be nuclear recoil: as eVee it would be
   2.8 keVnr in Xe, above the 1.7 keVnr end point of a 10 MeV reactor spectrum, yet the
   paper derives a RED100 limit (the nr reading reproduces it to 2%).
 - SNS thresholds are nuclear-recoil (CsI: n_PE = 1.17 T_A/keV, Eq. 29). SNS exposure:
