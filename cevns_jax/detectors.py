@@ -277,11 +277,15 @@ class Detector:
 
     def edges_nr(self, kappa=None):
         """Bin edges in T_nr per isotope, shape (n_isotopes, n_bins + 1)."""
-        kappa = self.kappa if kappa is None else kappa
+        kappa = jnp.broadcast_to(self.kappa if kappa is None else kappa, self.target.Z.shape)
+        edges = self.isotope_edges_nr(self.target.Z[:, None], kappa[:, None])
+        return jnp.broadcast_to(edges, (self.target.Z.size, self.edges.size))
+
+    def isotope_edges_nr(self, Z, kappa):
+        """Bin edges in T_nr for charge(s) ``Z`` and Lindhard ``kappa`` (broadcast against the
+        edges' axis); an infinite last edge maps to :data:`OPEN_UPPER_EDGE_MEV`."""
         finite = np.isfinite(self.edges)
         values = jnp.asarray(np.where(finite, self.edges, 1.0))
-        mapped = to_recoil_nr(values[None, :], self.scale, self.target.Z[:, None],
-                              jnp.broadcast_to(kappa, self.target.Z.shape)[:, None],
-                              self.pe_per_kev_nr)
-        mapped = jnp.broadcast_to(mapped, (self.target.Z.size, self.edges.size))
-        return jnp.where(jnp.asarray(finite)[None, :], mapped, OPEN_UPPER_EDGE_MEV)
+        mapped = to_recoil_nr(values, self.scale, Z, kappa, self.pe_per_kev_nr)
+        mapped = jnp.broadcast_to(mapped, jnp.broadcast_shapes(jnp.shape(mapped), values.shape))
+        return jnp.where(jnp.asarray(finite), mapped, OPEN_UPPER_EDGE_MEV)

@@ -91,7 +91,8 @@ def _isotope_counts(iso, edges, experiment, params, options, quad):
     detector = experiment.detector
     efficiency = detector.efficiency
     smeared = detector.resolution is not None
-    bin_edges = detector.edges_nr(iso["kappa"][None])[0] if smeared else jnp.zeros(0)
+    bin_edges = (detector.isotope_edges_nr(iso["Z"], iso["kappa"]) if smeared
+                 else jnp.zeros(0))
     sm_beams, em_beams = [], []
     for beam in experiment.beams:
         sm_total = em_total = 0.0
