@@ -77,8 +77,7 @@ def _cmd_reproduce(args) -> int:
                   handle, indent=1)
     if not args.no_figures:
         scales = [1, 10, 100] if args.quick else None
-        for path in make_all(counts, options, args.output, scales, progress=log):
-            pass
+        make_all(counts, options, args.output, scales, progress=log)
     if not args.skip_solar:
         from . import paper004
 
