@@ -45,6 +45,15 @@ __all__ = [
 #: Readings of the Eq. (35) denominator accepted by :func:`single_nuisance_variance`.
 DENOMINATORS = ("printed", "poisson_plus_fractional", "fractional")
 
+#: sigma_stat = sigma_sys of Eq. (35) per setup (paper 000 below Eq. 35).
+EQ35_SIGMA = {"current": 0.2, "future": 0.1}
+
+
+def paper000_statistic(name: str, setup: str) -> str:
+    """Which chi^2 paper 000 uses: "eq34" (the COHERENT 2017 CsI data, N_meas = 142) for
+    COHERENT CsI current, "eq35" (one nuisance, Asimov data) for every other setup."""
+    return "eq34" if (name, setup) == ("COHERENT-CsI", "current") else "eq35"
+
 
 # --------------------------------------------------------------------------------------
 # argument checks (concrete values only)

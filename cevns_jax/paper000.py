@@ -35,7 +35,8 @@ from . import moments
 from .effective_moments import tmm_mu2
 from .experiments import build_experiment, get_config
 from .inference.limits import bisect_crossing, upper_limit
-from .likelihood import chi2_coherent_csi, chi2_single_nuisance, chi2_single_nuisance_unprofiled
+from .likelihood import (EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance,
+                         chi2_single_nuisance_unprofiled, paper000_statistic)
 from .quadrature import QuadratureConfig
 from .rates import binned_templates
 
@@ -176,10 +177,9 @@ class Statistic:
 def statistic_for(counts: ExperimentCounts, options: Paper000Options,
                   asimov: bool = False) -> Statistic:
     """Eq. (34) for COHERENT CsI current (unless ``asimov``), else Eq. (35) on Asimov data."""
-    kind = "eq34" if (counts.name == "COHERENT-CsI" and counts.setup == "current"
-                      and not asimov) else "eq35"
-    sigma = 0.2 if counts.setup == "current" else 0.1
-    return Statistic(kind, float(counts.sm.sum()), sigma, options.nuisance, options.denominator)
+    kind = "eq35" if asimov else paper000_statistic(counts.name, counts.setup)
+    return Statistic(kind, float(counts.sm.sum()), EQ35_SIGMA[counts.setup], options.nuisance,
+                     options.denominator)
 
 
 def group_mask(counts: ExperimentCounts, group: str) -> jnp.ndarray:

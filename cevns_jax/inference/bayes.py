@@ -238,8 +238,8 @@ def _statistic_setup(statistic, options, setup):
         full.update(options)
         return full, ("a1", "a2"), (float(full["sigma_a1"]), float(full["sigma_a2"]))
     if statistic == "eq35":
-        # paper 000 below Eq. (35): sigma_stat = sigma_sys = 0.2 (current), 0.1 (future).
-        default = 0.1 if setup == "future" else 0.2
+        # paper 000 below Eq. (35); setups other than current/future take the current value
+        default = L.EQ35_SIGMA.get(setup, L.EQ35_SIGMA["current"])
         full = {"sigma_stat": default, "sigma_sys": default, "denominator": "printed"}
         full.update(options)
         if full["denominator"] not in L.DENOMINATORS:
@@ -247,7 +247,7 @@ def _statistic_setup(statistic, options, setup):
                              f"got {full['denominator']!r}")
         return full, ("a",), (float(full["sigma_sys"]),)
     if statistic == "poisson":
-        default = 0.1 if setup == "future" else 0.2
+        default = L.EQ35_SIGMA.get(setup, L.EQ35_SIGMA["current"])
         full = {"background": 0.0, "sigma_norm": default}
         full.update(options)
         return full, ("a",), (float(full["sigma_norm"]),)
@@ -315,7 +315,7 @@ def _resolve_experiment(experiment):
 
 def default_statistic(name: str, setup: str) -> str:
     """Paper 000's statistic: Eq. (34) for COHERENT CsI current, Eq. (35) otherwise."""
-    return "eq34" if (name, setup) == ("COHERENT-CsI", "current") else "eq35"
+    return L.paper000_statistic(name, setup)
 
 
 def make_measurement(experiment, *, statistic=None, data=None, truth_mu2=None, options=None,

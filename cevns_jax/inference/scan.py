@@ -44,7 +44,7 @@ import numpy as np
 
 from .. import moments
 from ..effective_moments import TMM_BEAM_PRESETS, beam_flavours
-from ..likelihood import chi2_coherent_csi, chi2_single_nuisance
+from ..likelihood import EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance, paper000_statistic
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from . import scan_io
@@ -170,14 +170,10 @@ def eq34_statistic(n_meas=142.0, **kwargs) -> Statistic:
                      f"Eq. 34 N_meas={float(n_meas):.6g} {kwargs or ''}".strip())
 
 
-#: sigma_stat = sigma_sys of Eq. (35) per setup (paper 000 Sect. 4).
-EQ35_SIGMA = {"current": 0.2, "future": 0.1}
-
-
 def default_statistic(experiment, sm_total) -> Statistic:
     """The paper-000 default: Eq. (34) with N_meas = 142 for COHERENT-CsI current, otherwise
     Eq. (35) on Asimov data N_meas = SM total with sigma = 0.2 (current) / 0.1 (future)."""
-    if experiment.name == "COHERENT-CsI" and experiment.setup == "current":
+    if paper000_statistic(experiment.name, experiment.setup) == "eq34":
         return eq34_statistic(142.0)
     if experiment.setup not in EQ35_SIGMA:
         raise ValueError(f"no default Eq. 35 sigma for setup {experiment.setup!r} of "
