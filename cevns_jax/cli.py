@@ -53,8 +53,8 @@ def _cmd_reproduce(args) -> int:
     import os
     import time
 
-    from . import paper000
-    from .paper000_figures import make_all
+    from .papers import paper000
+    from .papers.paper000_figures import make_all
 
     start = time.perf_counter()
     log = lambda msg: print(f"[{time.perf_counter() - start:6.1f} s] {msg}", file=sys.stderr)
@@ -79,7 +79,7 @@ def _cmd_reproduce(args) -> int:
         scales = [1, 10, 100] if args.quick else None
         make_all(counts, options, args.output, scales, progress=log)
     if not args.skip_solar:
-        from . import paper004
+        from .papers import paper004
 
         log("paper 004: solar CEvNS (CDEX-10-like Asimov, XENONnT 8B)")
         solar_rows = paper004.run(args.output, tiny=args.quick)
@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_reproduce)
     from .inference.bayes import register_cli as register_posterior
     from .inference.scan import register_cli as register_scan
-    from .paper004 import register_cli as register_solar
+    from .papers.paper004 import register_cli as register_solar
 
     register_scan(sub)
     register_solar(sub)

@@ -1,4 +1,4 @@
-"""CDEX-10 chain (cevns_jax.cdex): CSV format, pull chi^2 of 004 Eq. 18 with a profiled flat
+"""CDEX-10 chain (cevns_jax.analyses.cdex10): CSV format, pull chi^2 of 004 Eq. 18 with a profiled flat
 background, Asimov recovery of injected moments, limits and regions."""
 
 import dataclasses
@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cevns_jax import cdex, solar
+from cevns_jax import solar
+from cevns_jax.analyses import cdex10 as cdex
 from cevns_jax.inference.limits import upper_limit
 from cevns_jax.likelihood import chi2_pull_nuisance
 

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cevns_jax import paper000 as p
+from cevns_jax.papers import paper000 as p
 from cevns_jax.effective_moments import tmm_mu2
 from cevns_jax.inference.fit import MODULUS, PHASE, minimize
 from cevns_jax.likelihood import chi2_single_nuisance_unprofiled

@@ -1,4 +1,4 @@
-"""XENONnT 8B release (cevns_jax.xenonnt): expected counts vs the collaboration, counting
+"""XENONnT 8B release (cevns_jax.analyses.xenonnt_8b): expected counts vs the collaboration, counting
 likelihood with profiled nuisances, Poisson floor, limits on flavour moments."""
 
 import dataclasses
@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cevns_jax import datasets, solar, xenonnt
+from cevns_jax import datasets, solar
+from cevns_jax.analyses import xenonnt_8b as xenonnt
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ moment with CEvNS", BSM-2023.19) and the XENONnT 8B release: ``cevns-jax solar``
   mu_e-mu_mu and mu_e-mu_tau planes) from the CDEX-10-like Asimov data;
 * ``xenonnt_8b_signal.png``: the 8B recoil spectrum times the release efficiency per run;
 * ``cdex10_asimov_spectrum.csv``: the Asimov spectrum in the CDEX CSV format
-  (:mod:`cevns_jax.cdex`), a template for the user-supplied CDEX-10 data.
+  (:mod:`cevns_jax.analyses.cdex10`), a template for the user-supplied CDEX-10 data.
 
 ``tiny=True`` shrinks grids and skips the optional variants (for CI and the notebook).
 Magnetic moments are reported in units of 1e-10 mu_B.
@@ -29,8 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import cdex, datasets, solar, xenonnt
-from .rates import binned_templates
+from .. import datasets, solar
+from ..analyses import cdex10 as cdex, xenonnt_8b as xenonnt
+from ..rates import binned_templates
 
 COLUMNS = ("analysis", "quantity", "computed", "unit", "reference", "source", "note")
 MU_UNIT = "1e-10 mu_B"

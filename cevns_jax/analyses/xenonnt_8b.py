@@ -48,16 +48,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import datasets
-from .inference.fit import profile_nuisances
-from .likelihood import poisson_deviance
-from .precision import require_x64
-from .quadrature import QuadratureConfig
-from .rates import binned_templates, differential_rate
-from .inference.limits import region_2d
-from .solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
+from .. import datasets
+from ..inference.fit import profile_nuisances
+from ..likelihood import poisson_deviance
+from ..precision import require_x64
+from ..quadrature import QuadratureConfig
+from ..rates import binned_templates, differential_rate
+from ..inference.limits import region_2d
+from ..solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
                     flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
-from .solar import merge_to_constant as merge_to_constant_channel
+from ..solar import merge_to_constant as merge_to_constant_channel
 
 __all__ = [
     "RUNS",

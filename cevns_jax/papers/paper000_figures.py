@@ -1,4 +1,4 @@
-"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.paper000` and drawn with matplotlib.
+"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.papers.paper000` and drawn with matplotlib.
 
 Every function returns the matplotlib Figure; :func:`make_all` writes them as PNG. Moments
 are in units of 1e-10 mu_B (the paper's convention).
@@ -16,12 +16,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import moments  # noqa: E402
-from .materials import ELEMENTS  # noqa: E402
+from .. import moments  # noqa: E402
+from ..materials import ELEMENTS  # noqa: E402
 from .paper000 import (BOREXINO_MU_LIMIT, REACTORS, SNS_DETECTORS, Paper000Options,  # noqa: E402
                        borexino_pe1, delta_chi2_points, group_mask, single_parameter_limits,
                        statistic_for)
-from .physics.quenching import lindhard, lindhard_kappa  # noqa: E402
+from ..physics.quenching import lindhard, lindhard_kappa  # noqa: E402
 
 UNIT = r"$[10^{-10}\,\mu_B]$"
 PAIRS = ((0, 1), (0, 2), (1, 2))

@@ -64,15 +64,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import datasets
-from .inference.limits import region_2d
-from .likelihood import chi2_pull
-from .precision import require_x64
-from .quadrature import QuadratureConfig
-from .rates import binned_templates
-from .solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
+from .. import datasets
+from ..inference.limits import region_2d
+from ..likelihood import chi2_pull
+from ..precision import require_x64
+from ..quadrature import QuadratureConfig
+from ..rates import binned_templates
+from ..solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
                     flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
-from .solar import merge_to_constant as merge_to_constant_channel
+from ..solar import merge_to_constant as merge_to_constant_channel
 
 __all__ = [
     "CDEX10_EXPOSURE_KG_DAY",

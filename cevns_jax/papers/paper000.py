@@ -31,14 +31,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import moments
-from .effective_moments import tmm_mu2
-from .experiments import build_experiment, get_config
-from .inference.limits import bisect_crossing, upper_limit
-from .likelihood import (EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance,
+from .. import moments
+from ..effective_moments import tmm_mu2
+from ..experiments import build_experiment, get_config
+from ..inference.limits import bisect_crossing, upper_limit
+from ..likelihood import (EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance,
                          chi2_single_nuisance_unprofiled, paper000_statistic)
-from .quadrature import QuadratureConfig
-from .rates import binned_templates
+from ..quadrature import QuadratureConfig
+from ..rates import binned_templates
 
 PARAMETERS = ("Lambda1", "Lambda2", "Lambda3")
 SNS_DETECTORS = ("COHERENT-CsI", "COHERENT-HPGe", "COHERENT-LAr", "COHERENT-NaI")

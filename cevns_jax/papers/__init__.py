@@ -1,0 +1,1 @@
+"""Reproductions of the papers: thin drivers over analyses and inference."""
