@@ -1,0 +1,273 @@
+"""The measurement model: one object that every inference path consumes.
+
+A :class:`Measurement` is a tuple of :class:`Channel` (one observed histogram each, any
+binning flattened to a vector) plus the named :class:`Nuisance` parameters they share. Each
+channel's expected counts are
+
+    N(mu2, nu) = sum_b [S_b(nu) + mu2_b E_b(nu)] + B(nu)            (paper 000 Eqs. 26, 33)
+
+with S_b, E_b the SM and unit-moment (mu = 1e-10 mu_B) signal templates of beam b and B the
+backgrounds, all returned by the channel's ``expected_fn(data, nu)`` as :class:`Components`.
+The physics model (:mod:`cevns_jax.likelihood.moments_model`) turns the physics parameters
+theta into mu2_b for every beam from the beam's flavour label, so the counts stay linear in
+mu2_b and any moment model works with any measurement.
+
+The statistic of a channel is ``"poisson"`` (Baker-Cousins deviance) or ``"gaussian"``
+(sum (n - N)^2 / variance, variance from ``data["variance"]``). Each nuisance adds its
+constraint term ((nu - nominal) / sigma)^2 (Gaussian) or nothing (free), and has a treatment:
+``"profiled"`` (minimised by :func:`profile`) or ``"fixed"`` (held at its nominal value).
+Paper forms (000 Eqs. 34-35, 004 Eq. 18) are constructors of this object in ``analyses``.
+
+Adding measurements (``m1 + m2``) gives the combined analysis: channels are concatenated and
+nuisances with the same name are one parameter (constraint counted once). So a nuisance meant
+to be shared (a flux normalisation) carries the same name in both; all others carry a prefix.
+
+Everything is a pytree (channel data and observed counts are leaves; names, beams, functions
+and nuisance metadata static), so a measurement can be passed through ``jit`` and ``vmap``
+(over observed counts for toys) without retracing for new values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .statistics import poisson_deviance
+
+__all__ = ["Channel", "Components", "Measurement", "Nuisance", "TREATMENTS", "STATISTICS",
+           "profile"]
+
+TREATMENTS = ("profiled", "fixed")
+STATISTICS = ("poisson", "gaussian")
+
+
+class Components(NamedTuple):
+    """Expected counts of one channel split by origin: ``signal_sm`` and ``signal_em`` of
+    shape (n_beams, n_bins) (EM at mu = 1e-10 mu_B), ``background`` of shape (n_bins,)."""
+
+    signal_sm: jnp.ndarray
+    signal_em: jnp.ndarray
+    background: jnp.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class Nuisance:
+    """A named nuisance parameter.
+
+    ``sigma``: width of the Gaussian constraint around ``nominal`` (None: unconstrained).
+    ``lower``/``upper``: hard bounds the profiler respects. ``treatment``: "profiled" or "fixed".
+    """
+
+    name: str
+    nominal: float = 0.0
+    sigma: float | None = None
+    lower: float = -math.inf
+    upper: float = math.inf
+    treatment: str = "profiled"
+
+    def __post_init__(self):
+        if self.treatment not in TREATMENTS:
+            raise ValueError(f"nuisance {self.name!r}: treatment must be one of {TREATMENTS}, "
+                             f"got {self.treatment!r}")
+        if not math.isfinite(self.nominal):
+            raise ValueError(f"nuisance {self.name!r}: nominal must be finite, got {self.nominal!r}")
+        if self.sigma is not None and not (math.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"nuisance {self.name!r}: sigma must be finite and > 0 or None, "
+                             f"got {self.sigma!r}")
+        if not self.lower <= self.nominal <= self.upper:
+            raise ValueError(f"nuisance {self.name!r}: nominal {self.nominal} outside its bounds "
+                             f"[{self.lower}, {self.upper}]")
+
+    def penalty(self, value):
+        """Constraint term added to -2 ln L: ((value - nominal) / sigma)^2, or 0 if free."""
+        if self.sigma is None:
+            return jnp.zeros_like(value)
+        return ((value - self.nominal) / self.sigma) ** 2
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Channel:
+    """One observed histogram and its expectation.
+
+    ``beams``: the flavour label of each signal row (``cevns_jax.sources.Beam.flavour``:
+    "numu", "nue", "numubar", "nuebar", "nue_solar", ...). ``expected_fn(data, nu)`` returns
+    :class:`Components`; ``nu`` is a dict over the measurement's nuisance names.
+    """
+
+    observed: jnp.ndarray
+    data: Any
+    name: str = dataclasses.field(metadata=dict(static=True), default="channel")
+    beams: tuple = dataclasses.field(metadata=dict(static=True), default=())
+    expected_fn: Callable = dataclasses.field(metadata=dict(static=True), default=None)
+    statistic: str = dataclasses.field(metadata=dict(static=True), default="poisson")
+
+    def __post_init__(self):
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"channel {self.name!r}: statistic must be one of {STATISTICS}, "
+                             f"got {self.statistic!r}")
+        if self.expected_fn is None:
+            raise ValueError(f"channel {self.name!r} needs an expected_fn(data, nu)")
+
+    def components(self, nu) -> Components:
+        return self.expected_fn(self.data, nu)
+
+    def expected(self, mu2, nu):
+        """Expected counts per bin for effective moments squared ``mu2`` (one per beam)."""
+        comp = self.components(nu)
+        mu2 = jnp.broadcast_to(jnp.asarray(mu2, dtype=jnp.float64), (len(self.beams),))
+        return jnp.sum(comp.signal_sm + mu2[:, None] * comp.signal_em, axis=0) + comp.background
+
+    def statistic_value(self, expected):
+        """-2 ln L of this channel's data up to a constant (0 at expected == observed)."""
+        if self.statistic == "poisson":
+            return poisson_deviance(self.observed, expected)
+        return jnp.sum((self.observed - expected) ** 2 / self.data["variance"])
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    """Channels plus the nuisances they depend on; see the module docstring."""
+
+    channels: tuple
+    nuisances: tuple = dataclasses.field(metadata=dict(static=True), default=())
+    name: str = dataclasses.field(metadata=dict(static=True), default="measurement")
+
+    def __post_init__(self):
+        names = [n.name for n in self.nuisances]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"measurement {self.name!r}: nuisance names repeated: {duplicates}")
+
+    # ---- structure ----------------------------------------------------------------------
+    def __add__(self, other: "Measurement") -> "Measurement":
+        merged = {n.name: n for n in self.nuisances}
+        for n in other.nuisances:
+            if n.name in merged and merged[n.name] != n:
+                raise ValueError(f"shared nuisance {n.name!r} is declared differently: "
+                                 f"{merged[n.name]} vs {n}")
+            merged.setdefault(n.name, n)
+        return Measurement(channels=tuple(self.channels) + tuple(other.channels),
+                           nuisances=tuple(merged.values()), name=f"{self.name}+{other.name}")
+
+    @property
+    def nuisance_names(self) -> tuple:
+        return tuple(n.name for n in self.nuisances)
+
+    @property
+    def profiled_names(self) -> tuple:
+        return tuple(n.name for n in self.nuisances if n.treatment == "profiled")
+
+    def nominal_nuisances(self) -> dict:
+        return {n.name: jnp.asarray(n.nominal, dtype=jnp.float64) for n in self.nuisances}
+
+    def with_treatment(self, treatment: str, names=None) -> "Measurement":
+        """A copy with ``treatment`` set for ``names`` (all nuisances when None)."""
+        chosen = set(self.nuisance_names if names is None else names)
+        unknown = chosen - set(self.nuisance_names)
+        if unknown:
+            raise KeyError(f"unknown nuisance(s) {sorted(unknown)}; known: {list(self.nuisance_names)}")
+        nuisances = tuple(dataclasses.replace(n, treatment=treatment) if n.name in chosen else n
+                          for n in self.nuisances)
+        return dataclasses.replace(self, nuisances=nuisances)
+
+    def with_observed(self, observed) -> "Measurement":
+        """A copy with new observed counts (a list, one array per channel): toys, Asimov."""
+        if len(observed) != len(self.channels):
+            raise ValueError(f"need {len(self.channels)} observed arrays, got {len(observed)}")
+        channels = tuple(dataclasses.replace(c, observed=jnp.asarray(o, dtype=jnp.float64))
+                         for c, o in zip(self.channels, observed))
+        return dataclasses.replace(self, channels=channels)
+
+    # ---- values -------------------------------------------------------------------------
+    def _full_nuisances(self, nu):
+        full = self.nominal_nuisances()
+        if nu:
+            unknown = set(nu) - set(full)
+            if unknown:
+                raise KeyError(f"unknown nuisance(s) {sorted(unknown)} for measurement "
+                               f"{self.name!r}; known: {list(full)}")
+            full.update(nu)
+        return full
+
+    def expected(self, mu2s, nu=None) -> list:
+        """Expected counts per channel; ``mu2s`` is a list with one mu2 vector per channel."""
+        full = self._full_nuisances(nu)
+        return [c.expected(m, full) for c, m in zip(self.channels, mu2s)]
+
+    def twice_nll(self, mu2s, nu=None):
+        """-2 ln L (statistics of all channels + every nuisance's constraint term)."""
+        full = self._full_nuisances(nu)
+        value = sum(c.statistic_value(c.expected(m, full)) for c, m in zip(self.channels, mu2s))
+        return value + sum(n.penalty(full[n.name]) for n in self.nuisances)
+
+    def asimov(self, mu2s, nu=None) -> "Measurement":
+        """The measurement with its observed counts replaced by the expectation (Asimov data)."""
+        return self.with_observed(self.expected(mu2s, nu))
+
+
+# ---------------------------------------------------------------------------------------------
+# profiling
+# ---------------------------------------------------------------------------------------------
+def _bounds(measurement, names):
+    lo = np.array([n.lower for n in measurement.nuisances if n.name in names], dtype=float)
+    hi = np.array([n.upper for n in measurement.nuisances if n.name in names], dtype=float)
+    return jnp.asarray(lo), jnp.asarray(hi)
+
+
+def profile(measurement: Measurement, mu2s, *, n_steps: int = 30, start=None):
+    """min over the profiled nuisances of ``measurement.twice_nll(mu2s, nu)``.
+
+    Damped Newton (Levenberg-Marquardt) on the vector of profiled nuisances with a fixed number
+    of steps, so it runs under ``jit`` and ``vmap`` with static shapes: each step solves
+    (H + lambda I) d = -g, takes it if the value decreases (lambda /= 3) and otherwise keeps the
+    point (lambda *= 10); steps are clipped to the nuisance bounds. For Gaussian statistics
+    with nuisances entering linearly, one step is exact. The returned value is differentiable in
+    ``mu2s`` with the envelope theorem (the nuisances at the minimum are ``stop_gradient``-ed:
+    d min_nu f / d theta = df/dtheta at nu*).
+
+    Returns ``(value, nu_hat)`` with ``nu_hat`` the dict of all nuisances (fixed ones at nominal).
+    """
+    names = measurement.profiled_names
+    base = measurement.nominal_nuisances()
+    if start:
+        base.update({k: jnp.asarray(v, dtype=jnp.float64) for k, v in start.items()})
+    if not names:
+        return measurement.twice_nll(mu2s, base), base
+    lo, hi = _bounds(measurement, set(names))
+
+    def objective(x, mu2s_):
+        nu = dict(base)
+        nu.update({k: x[i] for i, k in enumerate(names)})
+        return measurement.twice_nll(mu2s_, nu)
+
+    mu2s_const = jax.lax.stop_gradient(mu2s)
+    x0 = jnp.stack([base[k] for k in names])
+    value_and_grad = jax.value_and_grad(objective)
+    hessian = jax.hessian(objective)
+    eye = jnp.eye(len(names))
+
+    def step(_, carry):
+        x, f, damping = carry
+        _, g = value_and_grad(x, mu2s_const)
+        h = hessian(x, mu2s_const)
+        scale = jnp.maximum(jnp.abs(jnp.diag(h)), 1e-12)
+        trial = jnp.clip(x - jnp.linalg.solve(h + damping * jnp.diag(scale) + 1e-300 * eye, g),
+                         lo, hi)
+        f_trial = objective(trial, mu2s_const)
+        better = jnp.isfinite(f_trial) & (f_trial <= f)
+        return (jnp.where(better, trial, x), jnp.where(better, f_trial, f),
+                jnp.where(better, damping / 3.0, damping * 10.0))
+
+    f0 = objective(x0, mu2s_const)
+    x, _, _ = jax.lax.fori_loop(0, n_steps, step, (x0, f0, jnp.asarray(1e-3)))
+    x = jax.lax.stop_gradient(x)
+    nu_hat = dict(base)
+    nu_hat.update({k: x[i] for i, k in enumerate(names)})
+    return measurement.twice_nll(mu2s, nu_hat), nu_hat
