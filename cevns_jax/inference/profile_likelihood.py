@@ -33,10 +33,11 @@ from ..likelihood.measurement import profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 
-__all__ = ["LimitResult", "curve", "nuisance_errors", "profiled_twice_nll", "upper_limit"]
+__all__ = ["LimitResult", "curve", "evaluate", "nuisance_errors", "profiled_twice_nll",
+           "upper_limit"]
 
 #: Number of traces of the jitted kernels (tests check that new values do not retrace).
-TRACE_COUNT = {"profiled": 0, "curve": 0}
+TRACE_COUNT = {"profiled": 0, "curve": 0, "evaluate": 0}
 
 
 def _theta(base, direction, x, grid_names, grid_point):
@@ -51,6 +52,28 @@ def profiled_twice_nll(measurement, model, theta, n_steps: int = 30):
     """(min over profiled nuisances of -2 ln L at ``theta``, the nuisances at the minimum)."""
     TRACE_COUNT["profiled"] += 1
     return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps)
+
+
+@partial(jax.jit, static_argnames=("model", "n_steps"))
+def _evaluate(measurement, model, thetas, n_steps):
+    TRACE_COUNT["evaluate"] += 1
+    return jax.vmap(lambda theta: profile(measurement, channel_mu2s(measurement, model, theta),
+                                          n_steps=n_steps)[0])(thetas)
+
+
+def evaluate(measurement, model, thetas: dict, *, n_steps: int = 30) -> np.ndarray:
+    """Profiled -2 ln L at many points: ``thetas`` maps parameter names to equal-length
+    arrays (missing parameters are 0); vectorised and compiled once per structure."""
+    require_x64()
+    unknown = sorted(set(thetas) - set(model.parameters))
+    if unknown:
+        raise KeyError(f"unknown parameter(s) {unknown} for {type(model).__name__}; "
+                       f"known: {list(model.parameters)}")
+    arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in thetas.values()]
+    n = max(a.size for a in arrays)
+    full = {k: jnp.asarray(np.broadcast_to(np.atleast_1d(np.asarray(thetas.get(k, 0.0), float)),
+                                           (n,))) for k in model.parameters}
+    return np.asarray(_evaluate(measurement, model, full, n_steps))
 
 
 @partial(jax.jit, static_argnames=("model", "grid_names", "n_steps"))
