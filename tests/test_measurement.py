@@ -82,6 +82,11 @@ def test_sum_shares_nuisances_by_name():
     # constraint terms counted once: combined = both statistics + one set of penalties
     expected = stat(a, 0) + stat(b, 1) + (0.05 / 0.15) ** 2 + (0.1 / 0.1) ** 2
     assert float(both.twice_nll(mu2s, nu)) == pytest.approx(expected, rel=1e-12)
+    renamed = b.prefixed("b", keep=("norm",))
+    assert (a + renamed).nuisance_names == ("norm", "bkg", "b/bkg")
+    nu_b = {"norm": 0.05, "b/bkg": -0.1}
+    assert float(renamed.twice_nll(mu2s[:1], nu_b)) == pytest.approx(
+        float(b.twice_nll(mu2s[:1], nu)), rel=1e-14)
     with pytest.raises(ValueError, match="shared nuisance 'norm'"):
         a + Measurement(b.channels, (Nuisance("norm", 0.0, 0.3), Nuisance("bkg", 0.0, 0.1)))
 
@@ -140,4 +145,4 @@ def test_nuisance_errors_match_closed_form_for_gaussian_constraint():
     variance = (1.0 + 0.1) * n               # "printed" denominator of Eq. 35
     expected = (n**2 / variance + 1.0 / 0.1**2) ** -0.5
     errors = pl.nuisance_errors(m, mu2s, nu)
-    assert errors["X:future/a"] == pytest.approx(expected, rel=1e-10)
+    assert errors["a"] == pytest.approx(expected, rel=1e-10)

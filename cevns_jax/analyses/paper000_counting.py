@@ -10,6 +10,7 @@ Both are one-bin Gaussian measurements of the total count N = sum_b (S_b + mu2_b
   a Gaussian nuisance a with sigma_sys = sigma_stat (0.2 current, 0.1 future). The paper's
   numbers need a held at its null best fit (``nuisance="fixed"``); ``"profiled"`` minimises it.
 
+Nuisance names are local ("a", "a1", "a2"); combine setups with ``Measurement.prefixed``.
 ``em_beams`` selects the beams that carry a moment (the timing groups of Table II: the prompt
 beam alone, the delayed beams, or all); the SM counts of every beam stay in N.
 """
@@ -62,9 +63,9 @@ def eq34_measurement(name, flavours, beams, sm, em, em_beams=None, data=EQ34_DAT
               "em": jnp.asarray(_em_selected(beams, em, em_beams)),
               "background": jnp.asarray(data["b_0n"]), "variance": jnp.asarray([variance])},
         name=name, beams=tuple(flavours), statistic="gaussian",
-        expected_fn=ScaledTotal(f"{name}/a1", f"{name}/a2"))
-    return Measurement((channel,), (Nuisance(f"{name}/a1", 0.0, data["sigma_a1"]),
-                                    Nuisance(f"{name}/a2", 0.0, data["sigma_a2"])), name=name)
+        expected_fn=ScaledTotal("a1", "a2"))
+    return Measurement((channel,), (Nuisance("a1", 0.0, data["sigma_a1"]),
+                                    Nuisance("a2", 0.0, data["sigma_a2"])), name=name)
 
 
 def eq35_measurement(name, setup, flavours, beams, sm, em, em_beams=None, nuisance="fixed",
@@ -82,9 +83,8 @@ def eq35_measurement(name, setup, flavours, beams, sm, em, em_beams=None, nuisan
               "em": jnp.asarray(_em_selected(beams, em, em_beams)),
               "background": jnp.asarray(0.0), "variance": jnp.asarray([variance])},
         name=name, beams=tuple(flavours), statistic="gaussian",
-        expected_fn=ScaledTotal(f"{name}/a"))
-    return Measurement((channel,), (Nuisance(f"{name}/a", 0.0, sigma, treatment=nuisance),),
-                       name=name)
+        expected_fn=ScaledTotal("a"))
+    return Measurement((channel,), (Nuisance("a", 0.0, sigma, treatment=nuisance),), name=name)
 
 
 def counting_measurement(name, setup, flavours, beams, sm, em, statistic, em_beams=None,

@@ -73,7 +73,7 @@ def evaluate(measurement, model, thetas: dict, *, n_steps: int = 30) -> np.ndarr
     n = max(a.size for a in arrays)
     full = {k: jnp.asarray(np.broadcast_to(np.atleast_1d(np.asarray(thetas.get(k, 0.0), float)),
                                            (n,))) for k in model.parameters}
-    return np.asarray(_evaluate(measurement, model, full, n_steps))
+    return np.asarray(_evaluate(measurement.canonical(), model, full, n_steps))
 
 
 @partial(jax.jit, static_argnames=("model", "grid_names", "n_steps"))
@@ -127,7 +127,8 @@ def curve(measurement, model, name: str, xs, *, fixed=None, profile_grid=None,
     base, direction = _fixed(model, fixed, name, profile_grid)
     grid_names, grid_points = _grid(profile_grid)
     xs = jnp.atleast_1d(jnp.asarray(xs, dtype=jnp.float64))
-    return np.asarray(_curve(measurement, model, base, direction, xs, grid_names, grid_points,
+    return np.asarray(_curve(measurement.canonical(), model, base, direction, xs, grid_names,
+                             grid_points,
                              n_steps))
 
 

@@ -207,9 +207,40 @@ class Measurement:
         value = sum(c.statistic_value(c.expected(m, full)) for c, m in zip(self.channels, mu2s))
         return value + sum(n.penalty(full[n.name]) for n in self.nuisances)
 
+    def prefixed(self, prefix: str, keep=()) -> "Measurement":
+        """A copy whose nuisances are renamed ``prefix/name`` (except those in ``keep``, which
+        stay shared when measurements are added)."""
+        mapping = tuple((n.name, f"{prefix}/{n.name}") for n in self.nuisances
+                        if n.name not in keep)
+        rename = dict(mapping)
+        channels = tuple(dataclasses.replace(c, expected_fn=_Renamed(c.expected_fn, mapping))
+                         for c in self.channels)
+        nuisances = tuple(dataclasses.replace(n, name=rename.get(n.name, n.name))
+                          for n in self.nuisances)
+        return Measurement(channels, nuisances, name=f"{prefix}/{self.name}")
+
+    def canonical(self) -> "Measurement":
+        """The same likelihood with its display names blanked: measurements that differ only
+        in names and numbers then share one compiled kernel."""
+        channels = tuple(dataclasses.replace(c, name="") for c in self.channels)
+        return dataclasses.replace(self, channels=channels, name="")
+
     def asimov(self, mu2s, nu=None) -> "Measurement":
         """The measurement with its observed counts replaced by the expectation (Asimov data)."""
         return self.with_observed(self.expected(mu2s, nu))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Renamed:
+    """An expectation function seen through renamed nuisances (``(inner, outer)`` pairs)."""
+
+    fn: Callable
+    mapping: tuple
+
+    def __call__(self, data, nu):
+        inner = dict(nu)
+        inner.update({i: nu[o] for i, o in self.mapping})
+        return self.fn(data, inner)
 
 
 # ---------------------------------------------------------------------------------------------
