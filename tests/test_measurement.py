@@ -145,4 +145,4 @@ def test_nuisance_errors_match_closed_form_for_gaussian_constraint():
     variance = (1.0 + 0.1) * n               # "printed" denominator of Eq. 35
     expected = (n**2 / variance + 1.0 / 0.1**2) ** -0.5
     errors = pl.nuisance_errors(m, mu2s, nu)
-    assert errors["a"] == pytest.approx(expected, rel=1e-10)
+    assert errors["signal"] == pytest.approx(expected, rel=1e-10)

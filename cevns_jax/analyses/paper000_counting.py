@@ -1,6 +1,7 @@
 """Paper 000's counting statistics as measurements (Sect. 5, Eqs. 34-35).
 
-Both are one-bin Gaussian measurements of the total count N = sum_b (S_b + mu2_b E_b):
+Both are :func:`cevns_jax.likelihood.counting.total_count_measurement` of the total count
+N = sum_b (S_b + mu2_b E_b):
 
 - Eq. (34), COHERENT CsI with the 2017 data: observed N_meas = 142, expected
   (1 + a1) N + (1 + a2) B_0n, variance sigma_stat^2 = N_meas + B_0n + 2 B_ss, Gaussian
@@ -10,39 +11,21 @@ Both are one-bin Gaussian measurements of the total count N = sum_b (S_b + mu2_b
   a Gaussian nuisance a with sigma_sys = sigma_stat (0.2 current, 0.1 future). The paper's
   numbers need a held at its null best fit (``nuisance="fixed"``); ``"profiled"`` minimises it.
 
-Nuisance names are local ("a", "a1", "a2"); combine setups with ``Measurement.prefixed``.
 ``em_beams`` selects the beams that carry a moment (the timing groups of Table II: the prompt
 beam alone, the delayed beams, or all); the SM counts of every beam stay in N.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
-import jax.numpy as jnp
 import numpy as np
 
-from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
+from ..likelihood.counting import total_count_measurement
 from ..likelihood.statistics import EQ35_SIGMA, single_nuisance_variance
 
 __all__ = ["EQ34_DATA", "eq34_measurement", "eq35_measurement", "counting_measurement"]
 
 #: The numbers quoted with Eq. (34): COHERENT CsI 2017 (Science 357, 1123).
 EQ34_DATA = {"n_meas": 142.0, "b_0n": 6.0, "b_ss": 405.0, "sigma_a1": 0.28, "sigma_a2": 0.25}
-
-
-@dataclasses.dataclass(frozen=True)
-class ScaledTotal:
-    """Expected total (1 + signal nuisance) * signal + (1 + background nuisance) * B."""
-
-    signal: str
-    background: str | None = None
-
-    def __call__(self, data, nu):
-        scale = 1.0 + nu[self.signal]
-        bkg = data["background"] * (1.0 + (nu[self.background] if self.background else 0.0))
-        return Components(scale * data["sm"][:, None], scale * data["em"][:, None],
-                          jnp.atleast_1d(bkg))
 
 
 def _em_selected(beams, em, em_beams):
@@ -56,16 +39,11 @@ def _em_selected(beams, em, em_beams):
 
 def eq34_measurement(name, flavours, beams, sm, em, em_beams=None, data=EQ34_DATA):
     """Paper 000 Eq. (34) for per-beam totals ``sm``, ``em`` (events; EM at 1e-10 mu_B)."""
-    variance = data["n_meas"] + data["b_0n"] + 2.0 * data["b_ss"]
-    channel = Channel(
-        observed=jnp.asarray([data["n_meas"]]),
-        data={"sm": jnp.asarray(sm, dtype=jnp.float64),
-              "em": jnp.asarray(_em_selected(beams, em, em_beams)),
-              "background": jnp.asarray(data["b_0n"]), "variance": jnp.asarray([variance])},
-        name=name, beams=tuple(flavours), statistic="gaussian",
-        expected_fn=ScaledTotal("a1", "a2"))
-    return Measurement((channel,), (Nuisance("a1", 0.0, data["sigma_a1"]),
-                                    Nuisance("a2", 0.0, data["sigma_a2"])), name=name)
+    return total_count_measurement(
+        name, flavours, sm, _em_selected(beams, em, em_beams), n_obs=data["n_meas"],
+        variance=data["n_meas"] + data["b_0n"] + 2.0 * data["b_ss"],
+        signal_sigma=data["sigma_a1"], background=data["b_0n"],
+        background_sigma=data["sigma_a2"])
 
 
 def eq35_measurement(name, setup, flavours, beams, sm, em, em_beams=None, nuisance="fixed",
@@ -76,15 +54,10 @@ def eq35_measurement(name, setup, flavours, beams, sm, em, em_beams=None, nuisan
     if not n_meas > 0:
         raise ValueError(f"Eq. (35) needs N_meas > 0 (its variance is proportional to it), "
                          f"got N_meas = {n_meas!r} for {name}")
-    variance = float(single_nuisance_variance(n_meas, sigma, denominator))
-    channel = Channel(
-        observed=jnp.asarray([n_meas]),
-        data={"sm": jnp.asarray(sm, dtype=jnp.float64),
-              "em": jnp.asarray(_em_selected(beams, em, em_beams)),
-              "background": jnp.asarray(0.0), "variance": jnp.asarray([variance])},
-        name=name, beams=tuple(flavours), statistic="gaussian",
-        expected_fn=ScaledTotal("a"))
-    return Measurement((channel,), (Nuisance("a", 0.0, sigma, treatment=nuisance),), name=name)
+    return total_count_measurement(
+        name, flavours, sm, _em_selected(beams, em, em_beams), n_obs=n_meas,
+        variance=float(single_nuisance_variance(n_meas, sigma, denominator)),
+        signal_sigma=sigma, treatment=nuisance)
 
 
 def counting_measurement(name, setup, flavours, beams, sm, em, statistic, em_beams=None,
