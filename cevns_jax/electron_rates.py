@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -35,13 +36,16 @@ from .physics import electron as phys
 from .precision import require_x64
 from .quadrature import QuadratureConfig, linear_nodes, log_nodes
 from .rates import Templates
-from .solar import PAPER004_OSCILLATION, _split_beam, flavour_composition, mass_composition
+from .moments import DEFAULT_OSCILLATION
+from .solar import _split_beam, flavour_composition, mass_composition
 from .solar import pe1_production_averaged
 from .sources.reactor import reactor_beams
 from .sources.solar import solar_beams
 from .spectra import LineSpectrum
+from .units import parse_positive
 
-__all__ = ["CHANNELS", "SOLAR_COMPONENTS", "ElectronBeam", "check_channel", "electron_target",
+__all__ = ["CHANNELS", "SOLAR_COMPONENTS", "ElectronBeam", "ElectronSetup", "check_channel",
+           "electron_setup", "electron_target",
            "atoms_per_tonne", "solar_electron_beams", "reactor_electron_beams",
            "differential_rate", "binned_templates", "smeared_templates"]
 
@@ -106,30 +110,39 @@ def atoms_per_tonne(element: str) -> float:
 
 def solar_electron_beams(time_s: float, *, model: str = "B16-GS98",
                          components=SOLAR_COMPONENTS, pee_model: str = "adiabatic",
-                         osc=PAPER004_OSCILLATION, b8_spectrum: str = "winter2006") -> tuple:
+                         osc=DEFAULT_OSCILLATION, b8_spectrum: str = "winter2006") -> tuple:
     """Solar beams with fluence = flux x ``time_s``. ``pee_model="adiabatic"``: each component
     split by its production-averaged adiabatic P_e1^{2nu}(E) into P_e1 = 1 and 0 beams;
     ``"constant"``: one beam per component with P_e1 = c12^2 (paper 004 Eqs. 8-11)."""
     if pee_model not in ("adiabatic", "constant"):
         raise ValueError(f"unknown pee_model {pee_model!r}; expected 'adiabatic' or 'constant'")
-    beams = []
+    parts = []
     for beam in solar_beams(time_s, model, components, b8_spectrum):
         if pee_model == "constant":
-            split = ((beam, 1.0 - float(osc.s12sq)),)
-        else:
-            fn = functools.partial(_pe1, component=beam.name, model=model, osc=osc)
-            split = tuple(zip(_split_beam(beam, fn), (1.0, 0.0)))
-        for k, (b, pe1) in enumerate(split):
-            p = [float(x) for x in mass_composition(pe1, osc)]
-            name = beam.name if len(split) == 1 else f"{beam.name}_{'nu1' if k == 0 else 'nu2'}"
-            beams.append(ElectronBeam(name, MassStateBeam(name, *p), b.parts, b.fluence,
-                                      float(flavour_composition(pe1, osc)[0])))
-    return tuple(beams)
+            parts.append((beam.name, beam, 1.0 - float(osc.s12sq)))
+            continue
+        fn = functools.partial(_pe1, component=beam.name, model=model, osc=osc)
+        for tag, b, pe1 in zip(("nu1", "nu2"), _split_beam(beam, fn), (1.0, 0.0)):
+            parts.append((f"{beam.name}_{tag}", b, pe1))
+    pe1 = np.array([p[2] for p in parts])
+    masses = np.asarray(mass_composition(pe1, osc))
+    p_e = np.asarray(flavour_composition(pe1, osc))[:, 0]
+    return tuple(ElectronBeam(name, MassStateBeam(name, *map(float, masses[k])), b.parts,
+                              b.fluence, float(p_e[k]))
+                 for k, (name, b, _) in enumerate(parts))
 
 
 def _pe1(energy, component, model, osc):
-    return np.asarray(pe1_production_averaged(np.asarray(energy, dtype=np.float64), component,
-                                              model, osc))
+    """P_e1^{2nu} at ``energy``, evaluated on a zero-padded array of fixed length so that all
+    components share one compiled computation."""
+    energy = np.asarray(energy, dtype=np.float64)
+    flat = energy.ravel()
+    padded = np.concatenate([flat, np.full(max(_PAD - flat.size, 0), flat[-1])])
+    values = np.asarray(pe1_production_averaged(padded, component, model, osc))
+    return values[:flat.size].reshape(energy.shape)
+
+
+_PAD = 1024
 
 
 def reactor_electron_beams(thermal_power_w, baseline_cm, time_s, fission_fractions,
@@ -138,6 +151,51 @@ def reactor_electron_beams(thermal_power_w, baseline_cm, time_s, fission_fractio
     (short baseline: P_e = 1, label "nuebar")."""
     (beam,) = reactor_beams(thermal_power_w, baseline_cm, time_s, fission_fractions, **kwargs)
     return (ElectronBeam(beam.name, "nuebar", beam.parts, beam.fluence, 1.0, True),)
+
+
+class ElectronSetup(NamedTuple):
+    """What :func:`binned_templates` needs: binding model, beams, recoil edges, atoms."""
+
+    target: phys.BindingModel
+    beams: tuple
+    edges_mev: np.ndarray
+    n_atoms: float
+
+
+def electron_setup(config: dict) -> ElectronSetup:
+    """An electron-recoil experiment from a configuration dictionary::
+
+        {"channel": "electron", "element": "Xe", "binding": "stepping",
+         "bins": ["1 keV", "5 keV", "30 keV"], "mass": "1 t",
+         "source": {"type": "solar", "time": "1 yr", "model": "B16-GS98",
+                    "pee_model": "adiabatic"}}
+
+    (``"correction": [[T_keV...], [factor...]]`` with ``"binding": "tabulated"``; reactor
+    sources: ``{"type": "reactor", "time", "thermal_power", "baseline",
+    "fission_fractions"}``). Unknown channels raise :class:`ChannelError`, a first bin edge
+    below the lowest binding energy with "stepping" :class:`ThresholdError`."""
+    channel = check_channel(config.get("channel", "nuclear"))
+    if channel != "electron":
+        raise ChannelError("electron_setup builds the 'electron' channel; nuclear recoils are "
+                           "built by cevns_jax.experiments.build_experiment")
+    edges = np.array([parse_positive(b, "bins", ("energy",)).value for b in config["bins"]])
+    target = electron_target(config["element"], config.get("binding", "stepping"),
+                             threshold_kev=edges[0] * 1e3, correction=config.get("correction"))
+    mass_t = parse_positive(config["mass"], "mass", ("mass",)).value * 1e-3
+    source = dict(config["source"])
+    time_s = parse_positive(source.pop("time"), "source.time", ("time",)).value
+    kind = source.pop("type")
+    if kind == "solar":
+        beams = solar_electron_beams(time_s, **source)
+    elif kind == "reactor":
+        beams = reactor_electron_beams(
+            parse_positive(source["thermal_power"], "thermal_power", ("power",)).value,
+            parse_positive(source["baseline"], "baseline", ("length",)).value, time_s,
+            source["fission_fractions"])
+    else:
+        raise ValueError(f"unknown electron-channel source type {kind!r}; expected 'solar' "
+                         "or 'reactor'")
+    return ElectronSetup(target, beams, edges, mass_t * atoms_per_tonne(config["element"]))
 
 
 # ---------------------------------------------------------------------------------------------
