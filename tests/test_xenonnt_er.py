@@ -106,3 +106,28 @@ def test_effective_moment_limit_near_published(stepping):
 def test_bad_bin_width():
     with pytest.raises(ValueError, match="multiple of B0"):
         ana.er_templates(bin_width_kev=0.25 * 1.16, quad=QUICK)
+
+
+def test_tilt_freedom_can_only_weaken_the_limit(stepping):
+    """Profiling one more nuisance lowers chi^2_min and flattens Delta chi^2: the tilted
+    background gives a weaker (never stronger) limit."""
+    base = drv.moment_limit(ana.measurement(stepping), EffectiveMoment(), "mu")
+    tilted = drv.moment_limit(ana.measurement(stepping, tilt=True), EffectiveMoment(), "mu")
+    assert tilted >= base
+
+
+@pytest.mark.slow
+def test_data_results_contract():
+    rows = drv.data_results(quick=True)
+    keys = {"analysis", "quantity", "computed", "uncertainty", "published", "unit", "method",
+            "reference"}
+    assert all(set(r) == keys and r["analysis"] == "xenonnt_er2022" for r in rows)
+    by = {r["quantity"]: r for r in rows}
+    assert by["events_observed"]["computed"] == 433
+    # binding: stepping removes electrons, so fewer signal events and a weaker limit
+    assert by["limit_mu_eff_stepping"]["computed"] > by["limit_mu_eff_free"]["computed"]
+    # the effective moment bounds each single transition / flavour moment from below:
+    # mu_eff^2 = sum_b w_b mu_b^2 with weights <= 1, so every single-moment limit is weaker
+    for q in ("limit_lambda1", "limit_lambda2", "limit_lambda3", "limit_mu_nue",
+              "limit_mu_numu", "limit_mu_nutau"):
+        assert by[q]["computed"] >= by["limit_mu_eff"]["computed"] * (1 - 1e-9), q
