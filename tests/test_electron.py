@@ -184,3 +184,21 @@ def test_config_builds_the_electron_channel():
         er.electron_setup({**config, "bins": ["5 eV", "5 keV"]})
     with pytest.raises(KeyError, match="Kr"):
         er.electron_setup({**config, "element": "Kr"})
+
+
+@pytest.mark.parametrize("antineutrino", [False, True])
+def test_differential_rate_of_a_line_is_the_closed_form(antineutrino):
+    """dN/dT of a unit line = Z_eff(T) [P_e dsigma_e + (1 - P_e) dsigma_mu + dsigma_mm]."""
+    beam = er.ElectronBeam("line", "nuebar" if antineutrino else "nue",
+                           (LineSpectrum(1.442),), 2.0, 0.3, antineutrino)
+    recoil = np.array([0.5, 1.5, 4.0, 40.0]) * 1e-3
+    target = er.electron_target("Xe")
+    rate = er.differential_rate(target, (beam,), recoil, 3.0)
+    e_lab, mu_lab = ("nuebar", "numubar") if antineutrino else ("nue", "numu")
+    for k, t in enumerate(recoil):
+        count = ref.stepping_count(pe.SHELLS["Xe"], t * 1e3)
+        sm = 0.3 * ref.dsigma_sm(1.442, t, e_lab, S2W) + 0.7 * ref.dsigma_sm(1.442, t, mu_lab, S2W)
+        # rtol 1e-10: closed forms on both sides, round-off only
+        assert float(rate.sm[0, k]) == pytest.approx(6.0 * count * sm, rel=1e-10)
+        assert float(rate.em[0, k]) == pytest.approx(6.0 * count * ref.dsigma_mm(1.442, t),
+                                                     rel=1e-10)
