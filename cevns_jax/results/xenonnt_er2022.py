@@ -22,9 +22,10 @@ from ..likelihood.physics_model import EffectiveMoment, FlavourMoments, Transiti
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 
-__all__ = ["moment_limit", "data_results"]
+__all__ = ["build_measurement", "moment_limit", "data_results"]
 
 REFERENCE = er.PUBLISHED["reference"]
+PUBLISHED_MU_EFF = er.PUBLISHED["mu_eff_limit"]
 METHOD = "profile likelihood (B0 norm free), Wilks, 90% CL, binned Poisson 0.5 keV"
 
 
@@ -43,9 +44,19 @@ def _row(quantity, computed, published=None, unit="1e-10 mu_B", method=METHOD):
                 reference=REFERENCE)
 
 
+def _quadrature(quick: bool) -> QuadratureConfig:
+    return QuadratureConfig(n_energy=16, n_piece=6) if quick else QuadratureConfig(n_piece=12)
+
+
+def build_measurement(quick: bool = False):
+    """The default measurement (stepping binding, B0 normalisation free)."""
+    require_x64()
+    return er.measurement(er.er_templates("stepping", quad=_quadrature(quick)))
+
+
 def data_results(quick: bool = False) -> list[dict]:
     require_x64()
-    quad = QuadratureConfig(n_energy=16, n_piece=6) if quick else QuadratureConfig(n_piece=12)
+    quad = _quadrature(quick)
     templates = {b: er.er_templates(b, quad=quad) for b in ("stepping", "free")}
     m = er.measurement(templates["stepping"])
     rows = [_row("limit_mu_eff", moment_limit(m, EffectiveMoment(), "mu"),
