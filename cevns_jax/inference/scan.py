@@ -49,13 +49,17 @@ from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from . import scan_io
 from .scan_io import AXIS_LABELS, AXIS_UNITS, ScanResult, load  # noqa: F401  (re-export)
+from .scan_outputs import (Limit, delta_chi2_level, phase_extremes,  # noqa: F401  (re-export)
+                           plot_profiles, plot_regions, profile_limit, refine_limit,
+                           region_contours)
 
 __all__ = [
     "TMM_AXES", "NUISANCE_AXES", "quadratic_form_matrix", "quadratic_coefficients",
     "mu2_quadratic", "mu2_from_coefficients", "eq35_statistic", "eq34_statistic",
     "default_statistic", "ScanTerm", "ScanModel", "build_scan_model", "make_grid",
-    "evaluate_points", "run_scan", "load", "ScanResult", "delta_chi2_level", "profile_limit",
-    "region_contours", "phase_extremes", "plot_profiles", "plot_regions", "register_cli",
+    "evaluate_points", "run_scan", "estimate_resources", "MAX_POINTS", "load", "ScanResult",
+    "delta_chi2_level", "profile_limit", "refine_limit", "Limit", "region_contours",
+    "phase_extremes", "plot_profiles", "plot_regions",
 ]
 
 #: The TMM axes, in grid order: moduli in units of 1e-10 mu_B, phases in rad.
@@ -385,6 +389,10 @@ def make_grid(path="template", **axes) -> dict:
                 raise ValueError(f"axis {name} must be a non-empty finite 1-D array, got {v!r}")
             if name.startswith("lambda") and np.any(v < 0):
                 raise ValueError(f"axis {name}: moduli must be >= 0, got min {v.min()}")
+            if np.any(np.diff(v) <= 0):
+                i = int(np.argmax(np.diff(v) <= 0))
+                raise ValueError(f"axis {name} must be strictly increasing, but value "
+                                 f"{v[i + 1]!r} follows {v[i]!r}; give it as lo:hi:n with lo < hi")
             grid[name] = v
         elif name in TMM_AXES:
             grid[name] = np.zeros(1)
@@ -598,21 +606,50 @@ def _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk, row_
     return _CHUNK_KERNELS[key][1]
 
 
+#: Grids above this many points are refused unless ``force=True``.
+MAX_POINTS = 10**11
+
+
+def _chunk_rows(layout, batch_size, n_dev):
+    """Rows per chunk: ``batch_size`` points, at most the whole grid, a multiple of the
+    device count."""
+    rows = min(max(1, int(batch_size) // layout.inner_size), layout.n_rows)
+    return -(-rows // n_dev) * n_dev
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_size(n_points, force):
+    if n_points > MAX_POINTS and not force:
+        raise ValueError(f"the grid has {n_points:.3g} points (more than {MAX_POINTS:.0e}); "
+                         "coarsen the axes, or pass force=True (--force) to run it anyway")
+
+
 def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, keep=None,
              path="template", store_values=False, resume=True, progress=True, devices=None,
-             max_chunks=None, timing=None, inner_max=1 << 16) -> ScanResult:
+             max_chunks=None, timing=None, inner_max=1 << 16, checkpoint_every=1, force=False,
+             log=None) -> ScanResult:
     """Chunked, sharded, resumable Delta chi^2 scan over a product grid (the jitted driver).
 
     ``grid``: from :func:`make_grid` (canonical axis order). ``batch_size``: points per chunk
     (the trailing axes whose product fits form the dense inner block; rows of the leading axes
-    fill the rest, rounded up to a multiple of the device count). ``keep``: axis sets to
-    reduce to (min over all others); default every single axis and every pair. ``output``:
-    directory for the checkpointed results (:mod:`scan_io`); with ``resume`` an existing scan
-    of the same configuration continues where it stopped, else it is overwritten.
-    ``devices``: the devices to shard over (default ``jax.devices()``). ``max_chunks``: stop
-    after that many chunks (time slicing; the state is saved). ``timing``: a dict filled with
-    ``compile_s``, ``run_s``, ``n_points_done``. ``inner_max``: largest dense inner block
-    (the trailing axes whose product fits; part of the stored layout, so keep it on resume).
+    fill the rest, at most the whole grid, rounded up to a multiple of the device count).
+    ``keep``: axis sets to reduce to (min over all others); default every single axis and every
+    pair. ``output``: directory for the checkpointed results (:mod:`scan_io`), locked while the
+    scan runs; with ``resume`` an existing scan of the same configuration continues where it
+    stopped, else it is overwritten. ``devices``: the devices to shard over (default
+    ``jax.devices()``). ``max_chunks``: stop after that many chunks (time slicing; the state is
+    saved). ``checkpoint_every``: write the state after every that many chunks (and always at
+    the end or on interruption). ``timing``: a dict filled with ``compile_s``, ``run_s``,
+    ``n_points_done`` and the resource estimate (:func:`estimate_resources` keys).
+    ``inner_max``: largest dense inner block (part of the stored layout, so keep it on
+    resume). ``force``: run grids above :data:`MAX_POINTS` points or whose chunk needs more
+    memory than the machine has. ``log``: a callable receiving one-line resource messages.
     """
     require_x64()
     if path not in ("template", "full"):
@@ -623,25 +660,70 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
                          "axis; build the grid with make_grid()")
     if path == "template" and any(n in grid for n in NUISANCE_AXES):
         raise ValueError("nuisance axes need path='full' (the template path fixes them)")
-    if not int(batch_size) >= 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, (int, np.integer)) \
+            or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be an integer >= 1, got {checkpoint_every!r}")
     layout = _choose_layout(grid, int(inner_max), path)
+    _check_size(int(np.prod(layout.shape, dtype=np.float64)), force)
     keeps = _normalise_keep(keep, layout.names)
     row_sharding, repl, n_dev = _mesh(devices)
-    rows_per_chunk = max(1, int(batch_size) // layout.inner_size)
-    rows_per_chunk = -(-rows_per_chunk // n_dev) * n_dev
+    rows_per_chunk = _chunk_rows(layout, batch_size, n_dev)
     meta = _meta(model, grid, layout, keeps, path, store_values)
+    log = log or (lambda message: None)
+    if output is None:
+        return _run(model, grid, layout, keeps, path, store_values, None, resume, progress,
+                    row_sharding, repl, n_dev, rows_per_chunk, meta, max_chunks, timing,
+                    checkpoint_every, force, log)
+    output = os.fspath(output)
+    scan_io.acquire_lock(output)
+    try:
+        removed = scan_io.remove_stale_temporaries(output)
+        if removed:
+            log(f"removed half-written files of an interrupted run: {', '.join(removed)}")
+        return _run(model, grid, layout, keeps, path, store_values, output, resume, progress,
+                    row_sharding, repl, n_dev, rows_per_chunk, meta, max_chunks, timing,
+                    checkpoint_every, force, log)
+    finally:
+        scan_io.release_lock(output)
 
+
+def estimate_resources(layout, rows_per_chunk, keeps, store_values, compiled=None) -> dict:
+    """Sizes of a scan: points, chunks, bytes of the reductions, of ``values.npy`` and, from
+    XLA's memory analysis of the ``compiled`` chunk kernel, of one chunk's working memory."""
+    n_points = int(np.prod(layout.shape, dtype=np.int64))
+    maps = sum(int(np.prod([layout.shape[layout.names.index(n)] for n in k])) for k in keeps)
+    est = {"n_points": n_points, "rows_per_chunk": int(rows_per_chunk),
+           "n_chunks": -(-layout.n_rows // int(rows_per_chunk)),
+           "reduction_bytes": 8 * maps, "values_bytes": 8 * n_points if store_values else 0,
+           "chunk_bytes": None}
+    analysis = compiled.memory_analysis() if compiled is not None else None
+    if analysis is not None:
+        est["chunk_bytes"] = int(analysis.temp_size_in_bytes + analysis.argument_size_in_bytes
+                                 + analysis.output_size_in_bytes)
+    return est
+
+
+def _gb(n):
+    return f"{n / 1e9:.3g} GB" if n >= 1e8 else f"{n / 1e6:.3g} MB"
+
+
+def _run(model, grid, layout, keeps, path, store_values, output, resume, progress,
+         row_sharding, repl, n_dev, rows_per_chunk, meta, max_chunks, timing, checkpoint_every,
+         force, log):
     acc = None
     if output is not None:
-        os.makedirs(output, exist_ok=True)
         if resume and os.path.exists(os.path.join(output, scan_io.META_FILE)):
             old = scan_io.read_meta(output)
             diff = [k for k in _COMPARE if json.loads(json.dumps(meta[k])) != old.get(k)]
             if diff:
                 raise ValueError(f"{output}: existing scan differs in {diff}; use resume=False "
-                                 "or another directory")
+                                 "(--restart) or another directory")
             acc = scan_io.read_state(output)
+            if acc is not None:
+                scan_io.check_state(output, old, acc)
         else:
             if os.path.exists(os.path.join(output, scan_io.STATE_FILE)):
                 os.remove(os.path.join(output, scan_io.STATE_FILE))
@@ -664,23 +746,41 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
     if max_chunks is not None:
         starts = starts[:int(max_chunks)]
 
+    t_compile = time.perf_counter()
+    kernel = _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk,
+                           row_sharding, repl, tables)
+    compile_s = time.perf_counter() - t_compile
+    est = estimate_resources(layout, rows_per_chunk, keeps, store_values, kernel)
+    chunk = "unknown" if est["chunk_bytes"] is None else _gb(est["chunk_bytes"])
+    log(f"scan: {est['n_points']:,} points in {est['n_chunks']:,} chunks of "
+        f"{rows_per_chunk * layout.inner_size:,} points; memory per chunk {chunk} (XLA "
+        f"estimate), reductions {_gb(est['reduction_bytes'])}"
+        + (f", values.npy {_gb(est['values_bytes'])} on disk" if store_values else ""))
+    ram = _physical_memory()
+    if est["chunk_bytes"] is not None and ram is not None and est["chunk_bytes"] > ram \
+            and not force:
+        raise ValueError(f"one chunk needs about {_gb(est['chunk_bytes'])} but the machine has "
+                         f"{_gb(ram)}; lower the batch size or pass force=True (--force)")
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_rows * layout.inner_size, initial=start * layout.inner_size,
                    unit="pt", unit_scale=True, desc="scan", leave=False)
-    t_compile = time.perf_counter()
-    kernel = _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk,
-                           row_sharding, repl, tables)
-    compile_s = time.perf_counter() - t_compile
     t0 = time.perf_counter()
 
     def dispatch(s):
         rows = jax.device_put(np.arange(s, s + rows_per_chunk, dtype=np.int64), row_sharding)
         return kernel(rows, tables)
 
+    def checkpoint():
+        if output is not None:
+            if store_values and hasattr(values, "flush"):
+                values.flush()
+            scan_io.write_state(output, acc)
+
     pending = dispatch(starts[0]) if starts else None
+    unsaved = 0
     try:
         for i, s in enumerate(starts):
             current = pending
@@ -693,23 +793,29 @@ def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, k
                     chunk["values"][:n_here].reshape(-1)
             _merge(acc, chunk, keeps)
             acc["rows_done"] = np.int64(s + n_here)
-            if output is not None:
-                if store_values and hasattr(values, "flush"):
-                    values.flush()
-                scan_io.write_state(output, acc)
+            unsaved += 1
+            if unsaved >= checkpoint_every:
+                checkpoint()
+                unsaved = 0
+            if i == 0 and len(starts) > 1:
+                first = time.perf_counter() - t0
+                log(f"scan: first chunk {first:.3g} s; about {first * (len(starts) - 1):.3g} s "
+                    "for the rest")
             if bar is not None:
                 bar.update(n_here * layout.inner_size)
     finally:
+        if unsaved:
+            checkpoint()       # also on interruption: the merged chunks are kept
         if bar is not None:
             bar.close()
     run_s = time.perf_counter() - t0
     if timing is not None:
+        timing.update(est)
         timing.update(compile_s=compile_s, run_s=run_s, rows_per_chunk=rows_per_chunk,
                       n_points_done=(int(acc["rows_done"]) - start) * layout.inner_size,
                       n_devices=n_dev)
     if output is not None:
-        res = scan_io.load(output)
-        return res
+        return scan_io.load(output)
     axes = dict(grid)
     argmin = int(acc["argmin"])
     best = ({n: float(v[i]) for (n, v), i in zip(axes.items(), np.unravel_index(argmin, layout.shape))}
@@ -760,171 +866,3 @@ def evaluate_points(model: ScanModel, points: dict, *, path="template", batch_si
                  for k, c in cols.items()}
         out[s:e] = np.asarray(kernel(jax.device_put(chunk, row_sharding)))[:e - s]
     return out
-
-
-# ---------------------------------------------------------------------------
-# outputs: levels, limits, contours, CP-phase envelopes, plots
-# ---------------------------------------------------------------------------
-
-
-def delta_chi2_level(cl=0.9, dof=1) -> float:
-    """Delta chi^2 threshold of a C.L. for ``dof`` parameters (2.71 / 4.61 at 90 %, dof 1 / 2)."""
-    from scipy.stats import chi2
-
-    if not 0.0 < cl < 1.0:
-        raise ValueError(f"cl must be in (0, 1), got {cl!r}")
-    if not (isinstance(dof, int) and dof >= 1):
-        raise ValueError(f"dof must be a positive integer, got {dof!r}")
-    return float(chi2.ppf(cl, dof))
-
-
-def profile_limit(x, delta, level=2.71):
-    """Upper limit from a 1-D Delta chi^2 profile: the last upward crossing of ``level``,
-    linearly interpolated; NaN if the profile never exceeds ``level``."""
-    x = np.asarray(x, float)
-    d = np.asarray(delta, float)
-    above = d > level
-    if not above.any():
-        return float("nan")
-    i = len(d) - 1
-    while i > 0 and above[i]:
-        i -= 1
-    if above[i]:
-        return float(x[0])
-    j = i + 1
-    return float(x[i] + (level - d[i]) * (x[j] - x[i]) / (d[j] - d[i]))
-
-
-def region_contours(result: ScanResult, x: str, y: str, *, cl=0.9, dof=2, level=None, delta=None):
-    """Contour lines of the 2-D profile in the (x, y) plane at a C.L. (default 90 %, 2 dof:
-    4.61, as in paper 000 Figs. 4-7); ``delta`` overrides the map (shape (n_x, n_y))."""
-    from .limits import contour_lines
-
-    level = delta_chi2_level(cl, dof) if level is None else float(level)
-    z = result.profile(x, y) if delta is None else np.asarray(delta)
-    return contour_lines(result.axes[x], result.axes[y], z.T, level)
-
-
-def phase_extremes(result: ScanResult, x: str, y: str, phases=("xi1", "xi3", "delta_cp")):
-    """Worst and best case over the CP phases (paper 000 Fig. 7, Sect. 5): for each (x, y),
-    Delta chi^2 minimised over the other moduli, then min (worst case: the phases that hide
-    the moments best, largest allowed region) and max (best case) over the phase axes.
-    Needs the scan to keep (x, y, *phases) or store values. Returns (worst, best), (n_x, n_y)."""
-    phases = tuple(p for p in phases if p in result.axes and len(result.axes[p]) > 1)
-    cube = result.profile(x, y, *phases)
-    axes = tuple(range(2, 2 + len(phases)))
-    return cube.min(axis=axes), cube.max(axis=axes)
-
-
-def plot_profiles(result: ScanResult, names=("lambda1", "lambda2", "lambda3"), ax=None, cl=0.9):
-    """1-D Delta chi^2 profiles with the C.L. line (units 1e-10 mu_B for moduli)."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
-    for n in names:
-        ax.plot(result.axes[n], result.profile(n), label=AXIS_LABELS[n].split(" [")[0])
-    ax.axhline(delta_chi2_level(cl, 1), color="k", ls=":", label=f"{100 * cl:.0f}% C.L. (1 dof)")
-    ax.set_xlabel(r"$|\Lambda_i|$ [$10^{-10}\,\mu_B$]" if all(n.startswith("lambda") for n in names)
-                  else AXIS_LABELS[names[0]])
-    ax.set_ylabel(r"$\Delta\chi^2$")
-    ax.legend()
-    return ax
-
-
-def plot_regions(result: ScanResult, x: str, y: str, maps: dict, ax=None, cl=0.9, dof=2):
-    """Draw the C.L. contour of each Delta chi^2 map in ``maps`` ({label: (n_x, n_y)})."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
-    level = delta_chi2_level(cl, dof)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, z) in enumerate(maps.items()):
-        lines = region_contours(result, x, y, level=level, delta=z)
-        for k, line in enumerate(lines):
-            ax.plot(line[:, 0], line[:, 1], color=colours[i % len(colours)],
-                    label=label if k == 0 else None)
-    ax.set_xlabel(AXIS_LABELS[x])
-    ax.set_ylabel(AXIS_LABELS[y])
-    ax.set_title(f"{100 * cl:.0f}% C.L. ({dof} dof)")
-    ax.legend(fontsize="small")
-    return ax
-
-
-# ---------------------------------------------------------------------------
-# command line: cevns-jax scan
-# ---------------------------------------------------------------------------
-
-
-def _parse_number(text):
-    t = text.strip().lower()
-    if t.endswith("pi"):
-        head = t[:-2].strip().rstrip("*")
-        return (float(head) if head else 1.0) * math.pi
-    return float(t)
-
-
-def parse_axis(spec: str):
-    """``name=lo:hi:n`` (n points, inclusive) or ``name=v`` or ``name=v1;v2;...`` (``pi``
-    allowed, e.g. ``delta_cp=0:2pi:8``)."""
-    name, sep, rhs = spec.partition("=")
-    if not sep:
-        raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
-    parts = rhs.split(":")
-    if len(parts) == 3:
-        lo, hi, n = _parse_number(parts[0]), _parse_number(parts[1]), int(parts[2])
-        return name.strip(), np.linspace(lo, hi, n)
-    if len(parts) == 1:
-        return name.strip(), np.array([_parse_number(p) for p in rhs.split(";")])
-    raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
-
-
-def _cmd_scan(args) -> int:
-    from ..experiments import build_experiment, get_config
-
-    exps = [build_experiment(get_config(*(s.split(":") + ["current"])[:2]))
-            for s in args.experiments.split(",")]
-    model = build_scan_model(exps, quad=QuadratureConfig(args.nodes, args.nodes))
-    axes = dict(parse_axis(a) for a in (args.axis or []))
-    grid = make_grid(args.path, **axes)
-    keep = [tuple(k.split(",")) for k in args.keep] if args.keep else None
-    timing = {}
-    res = run_scan(model, grid, output=args.output, batch_size=args.batch_size, keep=keep,
-                   path=args.path, store_values=args.store_values, resume=not args.restart,
-                   progress=not args.no_progress, max_chunks=args.max_chunks, timing=timing)
-    print(f"{res.n_points} grid points, chi2_min = {res.chi2_min:.6g} at {res.best}")
-    print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s "
-          f"({timing['n_points_done'] / max(timing['run_s'], 1e-12):.3g} points/s)")
-    level = delta_chi2_level(args.cl, 1)
-    for n in ("lambda1", "lambda2", "lambda3"):
-        if len(res.axes[n]) > 1 and (n,) in res.reductions:
-            lim = profile_limit(res.axes[n], res.profile(n), level)
-            print(f"  |{n}| < {lim:.4g} x 1e-10 mu_B ({100 * args.cl:.0f}% C.L., others profiled)")
-    if args.output:
-        print(f"results in {args.output} (format {scan_io.FORMAT}, see docs/scans.md)")
-    if not res.complete:
-        print("scan incomplete: rerun the same command to resume")
-    return 0
-
-
-def register_cli(subparsers):
-    """Add the ``scan`` subcommand to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("scan", help="chunked Delta chi^2 scan of the TMM space",
-                              description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--experiments", default="CONUS:current",
-                   help="comma-separated NAME:SETUP list (chi^2 summed)")
-    p.add_argument("--axis", action="append", metavar="NAME=LO:HI:N",
-                   help="grid axis (repeatable), e.g. lambda1=0:3:31 delta_cp=0:2pi:8; "
-                        "missing TMM axes are fixed at 0")
-    p.add_argument("--path", choices=("template", "full"), default="template")
-    p.add_argument("--output", metavar="DIR", help="checkpoint/result directory (resumable)")
-    p.add_argument("--batch-size", type=int, default=1 << 20, help="points per chunk")
-    p.add_argument("--keep", action="append", metavar="A,B",
-                   help="axis set to keep in the reductions (default: all singles and pairs)")
-    p.add_argument("--store-values", action="store_true", help="also write every chi^2 value")
-    p.add_argument("--restart", action="store_true", help="ignore an existing scan in --output")
-    p.add_argument("--max-chunks", type=int, help="stop after N chunks (resume later)")
-    p.add_argument("--nodes", type=int, default=48, help="quadrature nodes (recoil and energy)")
-    p.add_argument("--cl", type=float, default=0.9, help="confidence level of printed limits")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_scan)
-    return p
