@@ -38,6 +38,7 @@ import os
 import re
 import socket
 import time
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,9 +120,9 @@ def read_state(directory) -> dict | None:
     if not os.path.exists(path):
         return None
     try:
-        with np.load(path) as data:
+        with open(path, "rb") as fh, np.load(fh) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{path}: unreadable scan state ({error}); rerun with a fresh "
                          "output directory or restart the scan") from error
 
@@ -203,7 +204,7 @@ def check_state(directory, meta: dict, state: dict) -> None:
     if found != expected:
         raise ValueError(f"{path}: reductions {sorted(found)} do not match the kept axis sets "
                          f"{sorted(expected)} of {META_FILE}")
-    for key in expected:
+    for key in (reduction_key(k) for k in meta["keep"]):
         shape = tuple(axes[n] for n in key.split(":")[1:])
         if state[key].shape != shape:
             raise ValueError(f"{path}: {key} has shape {state[key].shape} but the grid of "
