@@ -221,6 +221,8 @@ def build_experiment(config: dict) -> "Experiment":
         raise ConfigError(f"an experiment configuration must be a dict, got {type(config)}")
     config = copy.deepcopy(config)
     schema.check_header(config)
+    if isinstance(config.get("detector"), dict):     # misspellings first: they explain the rest
+        schema.check_keys(config["detector"], schema.DETECTOR_KEYS, "detector")
     label = f"{config.get('name', 'experiment')} [{config.get('setup', 'custom')}]"
     physics = schema.check_keys(config.get("physics", {}), schema.PHYSICS_KEYS, "physics")
     options = PhysicsOptions(
