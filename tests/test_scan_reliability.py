@@ -2,7 +2,6 @@
 checkpoints, axis order, size guard, and limits refined between grid points."""
 
 import json
-import os
 import subprocess
 
 import numpy as np
