@@ -122,8 +122,10 @@ def test_unwritable_output_fails_before_any_work(tmp_path, capsys, monkeypatch):
                "--output", str(blocker / "sub")])
     assert time.perf_counter() - start < 1.0   # brief: within a second
     _one_line_error(capsys, rc, "is not a writable folder")
-    rc = main(["solar", "--output", str(blocker / "sub")])
-    _one_line_error(capsys, rc, "is not a writable folder")
+    for command in (["solar"], ["rates"], ["reproduce"],
+                    ["posterior", "--experiments", "CONUS:current"]):
+        rc = main(command + ["--output", str(blocker / "sub")])
+        _one_line_error(capsys, rc, "is not a writable folder")
 
 
 def test_interrupt_and_debug(capsys, monkeypatch):
@@ -156,6 +158,8 @@ def test_version_and_help(capsys):
         assert default in scan_help, default
     assert "(default: results)" in sub["reproduce"].format_help()
     assert "(default: results)" in sub["solar"].format_help()
+    posterior_help = " ".join(sub["posterior"].format_help().split())
+    assert "(default: 1000)" in posterior_help and "(default: 4)" in posterior_help
 
 
 def test_solar_tiny_is_a_deprecated_alias_of_quick():

@@ -12,6 +12,9 @@ def register(sub) -> None:
     register_cli(sub)
     parser = sub.choices["posterior"]
     parser.formatter_class = HelpFormatter
+    for action in parser._actions:          # every option shows its default in --help
+        if action.help is None:
+            action.help = action.dest.replace("_", " ")
     sample = parser.get_default("func")
 
     def run(args):
