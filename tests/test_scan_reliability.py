@@ -40,6 +40,15 @@ def test_absurd_grid_is_refused_before_any_work(model):
         scan.run_scan(model, grid, progress=False)
 
 
+def test_nuisance_values_are_checked():
+    with pytest.raises(ValueError, match=r"radius_scale: values must lie in \(0, inf\), got \[0.0\]"):
+        scan.make_grid("full", radius_scale=[0.0, 1.0])
+    with pytest.raises(ValueError, match="sin2_theta_w.*1.5"):
+        scan.make_grid("full", sin2_theta_w=[0.2, 1.5])
+    with pytest.raises(ValueError, match="kappa_scale.*-1.0"):
+        scan.build_scan_model(["COHERENT-LAr:current"], params={"kappa_scale": -1.0})
+
+
 def test_axes_must_increase():
     with pytest.raises(ValueError, match="lambda1 must be strictly increasing.*9.9 follows 10.0"):
         scan.make_grid(lambda1=np.linspace(10, 0, 101))

@@ -62,6 +62,18 @@ TMM_AXES = ("lambda1", "lambda2", "lambda3", "xi1", "xi3", "delta_cp")
 #: Shape-nuisance axes of the full path (common to all experiments of a combination).
 #: ``kappa_scale`` multiplies every isotope's default Lindhard kappa.
 NUISANCE_AXES = ("flux_scale", "radius_scale", "kappa_scale", "sin2_theta_w")
+#: Admissible (open) interval of each nuisance value: a zero radius or kappa scale makes the
+#: form factor or quenching singular (NaN gradients), sin^2 theta_W is a squared sine.
+_NUISANCE_RANGES = {"flux_scale": (0.0, np.inf), "radius_scale": (0.0, np.inf),
+                    "kappa_scale": (0.0, np.inf), "sin2_theta_w": (0.0, 1.0)}
+
+
+def _check_nuisance(name, values):
+    lo, hi = _NUISANCE_RANGES[name]
+    v = np.asarray(values, dtype=np.float64)
+    if not np.all((v > lo) & (v < hi)):
+        raise ValueError(f"{name}: values must lie in ({lo:g}, {hi:g}), got "
+                         f"{v[~((v > lo) & (v < hi))][:3].tolist()}")
 _N_COEF = 9
 
 # ---------------------------------------------------------------------------
@@ -275,6 +287,8 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     bad = [k for k in params if k not in NUISANCE_AXES]
     if bad:
         raise ValueError(f"unknown nuisance parameter(s) {bad}; known: {NUISANCE_AXES}")
+    for k, v in params.items():
+        _check_nuisance(k, v)
     priors = dict(priors or {})
     for k, (mean, sigma) in priors.items():
         if k not in NUISANCE_AXES or not sigma > 0:
@@ -384,6 +398,8 @@ def make_grid(path="template", **axes) -> dict:
                 raise ValueError(f"axis {name} must be a non-empty finite 1-D array, got {v!r}")
             if name.startswith("lambda") and np.any(v < 0):
                 raise ValueError(f"axis {name}: moduli must be >= 0, got min {v.min()}")
+            if name in NUISANCE_AXES:
+                _check_nuisance(name, v)
             if np.any(np.diff(v) <= 0):
                 i = int(np.argmax(np.diff(v) <= 0))
                 raise ValueError(f"axis {name} must be strictly increasing, but value "
