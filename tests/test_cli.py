@@ -86,6 +86,10 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     _one_line_error(capsys, rc, "need LO < HI")
     rc = main(["scan", "--experiments", "CONUS:current", "--axis", "lambda9=0:1:3"])
     _one_line_error(capsys, rc, "unknown axis ['lambda9']")
+    rc = main(["scan", "--experiments", "CONUS:current", "--axis", "lambda1=0:1:10000",
+               "--axis", "lambda2=0:1:10000", "--axis", "lambda3=0:1:10000"])
+    _one_line_error(capsys, rc, "the grid has 1e+12 points (more than 1e+11); coarsen the axes "
+                                "or add --force")
     rc = main(["rates", "--experiments", str(tmp_path / "missing.toml")])
     _one_line_error(capsys, rc, "missing.toml' does not exist")
     bad = tmp_path / "bad.toml"

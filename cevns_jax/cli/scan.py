@@ -59,6 +59,10 @@ def run(args) -> int:
     if len(axes) != len(args.axis):
         raise UserError("an --axis is given twice")
     grid = scan.make_grid(args.path, **axes)
+    n_points = math.prod(len(v) for v in grid.values())
+    if n_points > scan.MAX_POINTS and not args.force:
+        raise UserError(f"the grid has {n_points:.3g} points (more than "
+                        f"{scan.MAX_POINTS:.0e}); coarsen the axes or add --force")
     keep = [tuple(k.split(",")) for k in args.keep] if args.keep else None
     if args.output:
         prepare_output(args.output)
