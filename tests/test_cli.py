@@ -151,7 +151,8 @@ def test_interrupt_and_debug(capsys, monkeypatch):
 def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
-    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"cevns-jax {__version__}"
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cevns-jax {__version__}"
     parser = build_parser()
     top = parser.format_help()
     assert "``" not in top and ":func:" not in top and "NAME:SETUP" in top

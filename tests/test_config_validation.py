@@ -99,7 +99,8 @@ def test_misspelt_or_non_physical_rate_parameters_raise():
             binned_templates(exp, {name: value})
     # traced values are not checked (and jit/grad keep working)
     quad = QuadratureConfig(8, 8)
-    grad = jax.jit(jax.grad(lambda r: binned_templates(exp, {"radius_scale": r}, quad).sm.sum()))(1.0)
+    total = lambda r: binned_templates(exp, {"radius_scale": r}, quad).sm.sum()
+    grad = jax.jit(jax.grad(total))(1.0)
     assert math.isfinite(float(grad)) and float(grad) < 0  # a larger nucleus: fewer events
 
 

@@ -41,7 +41,8 @@ def test_absurd_grid_is_refused_before_any_work(model):
 
 
 def test_nuisance_values_are_checked():
-    with pytest.raises(ValueError, match=r"radius_scale: values must lie in \(0, inf\), got \[0.0\]"):
+    with pytest.raises(ValueError,
+                       match=r"radius_scale: values must lie in \(0, inf\), got \[0.0\]"):
         scan.make_grid("full", radius_scale=[0.0, 1.0])
     with pytest.raises(ValueError, match="sin2_theta_w.*1.5"):
         scan.make_grid("full", sin2_theta_w=[0.2, 1.5])

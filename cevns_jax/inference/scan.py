@@ -403,7 +403,8 @@ def make_grid(path="template", **axes) -> dict:
             if np.any(np.diff(v) <= 0):
                 i = int(np.argmax(np.diff(v) <= 0))
                 raise ValueError(f"axis {name} must be strictly increasing, but value "
-                                 f"{float(v[i + 1])!r} follows {float(v[i])!r}; give it as lo:hi:n with lo < hi")
+                                 f"{float(v[i + 1])!r} follows {float(v[i])!r}; give it as "
+                                 "lo:hi:n with lo < hi")
             grid[name] = v
         elif name in TMM_AXES:
             grid[name] = np.zeros(1)
