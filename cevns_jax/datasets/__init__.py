@@ -18,3 +18,4 @@ from .coherent_csi2017 import *  # noqa: F401,F403
 from .reactor import *  # noqa: F401,F403
 from .solar import *  # noqa: F401,F403
 from .xenonnt_8b import *  # noqa: F401,F403
+from .xenonnt_er2022 import *  # noqa: F401,F403
