@@ -16,7 +16,7 @@ class ConfigError(ValueError):
     """An experiment configuration is incomplete or inconsistent."""
 
 
-TOP_KEYS = ("name", "setup", "group", "reference", "source", "detector", "physics")
+TOP_KEYS = ("name", "setup", "group", "reference", "channel", "source", "detector", "physics")
 SOURCE_KEYS = {
     "sns": ("type", "pot", "nu_per_flavor_per_pot", "baseline", "beams"),
     "reactor": ("type", "thermal_power", "baseline", "time", "fission_fractions",
@@ -105,6 +105,9 @@ def check_header(config: dict) -> None:
     for key in ("name", "setup", "group", "reference"):
         if key in config:
             text(config[key], key)
+    if config.get("channel", "nuclear") != "nuclear":
+        raise ConfigError(f"channel: {config['channel']!r} is not built here (nuclear recoils "
+                          "only); electron recoils: cevns_jax.electron_rates.electron_setup")
 
 
 def check_material(material, where: str = "detector.material") -> None:
