@@ -50,6 +50,7 @@ def test_unknown_field_at_every_level_is_named(path):
     (("detector", "quenching", "kappa"), -0.1, "quenching.kappa.*> 0"),
     (("detector", "mass"), "-1 kg", "detector.mass.*positive"),
     (("detector", "mass"), 14.57, "detector.mass.*no unit"),
+    (("detector", "mass"), True, "detector.mass: expected a string"),
     (("source", "beams"), [], "source.beams.*non-empty"),
     (("source", "beams"), ["prompt", "prompt"], "source.beams.*duplicate"),
     (("source", "beams"), ["delayed"], "source.beams.*'delayed'"),
