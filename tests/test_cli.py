@@ -132,7 +132,7 @@ def test_unwritable_output_fails_before_any_work(tmp_path, capsys, monkeypatch):
         _one_line_error(capsys, rc, "is not a writable folder")
 
 
-def test_interrupt_and_debug(capsys, monkeypatch):
+def test_interrupt_and_debug(tmp_path, capsys, monkeypatch):
     import cevns_jax.cli.experiments as experiments
 
     def interrupted(args):
@@ -141,6 +141,15 @@ def test_interrupt_and_debug(capsys, monkeypatch):
     monkeypatch.setattr(experiments, "run", interrupted)
     assert main(["experiments"]) == 130
     assert capsys.readouterr().err.strip() == "cevns-jax: interrupted"
+    import cevns_jax.inference.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "build_scan_model", lambda *a, **k: None)
+    monkeypatch.setattr(scan_module, "run_scan", lambda *a, **k: interrupted(None))
+    rc = main(["scan", "--experiments", "COHERENT-LAr:current", "--axis", "lambda1=0:1:3",
+               "--output", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert rc == 130 and len(err.strip().splitlines()) == 1
+    assert "interrupted (finished chunks are saved in" in err and "to resume" in err
     monkeypatch.undo()
     with pytest.raises(UserError, match="NOPE"):
         main(["--debug", "experiments", "--show", "NOPE:current"])

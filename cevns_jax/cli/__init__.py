@@ -43,10 +43,10 @@ def main(argv=None) -> int:
 
         jax.config.update("jax_enable_x64", True)
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if debug:
             raise
-        stderr("cevns-jax: interrupted")
+        stderr("cevns-jax: interrupted" + (f" ({interrupt})" if str(interrupt) else ""))
         return INTERRUPTED
     except (UserError, ValueError, KeyError, OSError) as error:
         if debug:

@@ -69,11 +69,18 @@ def run(args) -> int:
     model = scan.build_scan_model(build_experiments(args.experiments),
                                   quad=QuadratureConfig(args.nodes, args.nodes))
     timing = {}
-    res = scan.run_scan(model, grid, output=args.output, batch_size=args.batch_size, keep=keep,
-                        path=args.path, store_values=args.store_values,
-                        resume=not args.restart, progress=not args.no_progress,
-                        max_chunks=args.max_chunks, timing=timing,
-                        checkpoint_every=args.checkpoint_every, force=args.force, log=stderr)
+    try:
+        res = scan.run_scan(model, grid, output=args.output, batch_size=args.batch_size,
+                            keep=keep, path=args.path, store_values=args.store_values,
+                            resume=not args.restart, progress=not args.no_progress,
+                            max_chunks=args.max_chunks, timing=timing,
+                            checkpoint_every=args.checkpoint_every, force=args.force,
+                            log=stderr)
+    except KeyboardInterrupt:
+        if args.output:
+            raise KeyboardInterrupt(f"finished chunks are saved in {args.output}; rerun the "
+                                    "same command to resume") from None
+        raise
     print(f"{res.n_points} grid points, chi2_min = {res.chi2_min:.6g} at {res.best}")
     print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s "
           f"({timing['n_points_done'] / max(timing['run_s'], 1e-12):.3g} points/s)")
