@@ -76,6 +76,10 @@ def test_reactor_and_solar_blocks_are_checked():
     with pytest.raises(ConfigError, match="fission_fractions.*sum to 1"):
         build_experiment(cfg)
     cfg = get_config("CONUS", "current")
+    cfg["source"]["energy_per_fission"] = {"U235": "201.9 MeV", "Pu293": "210 MeV"}
+    with pytest.raises(ConfigError, match="energy_per_fission: unknown field 'Pu293'"):
+        build_experiment(cfg)
+    cfg = get_config("CONUS", "current")
     cfg["source"]["spectrum"]["high_energy"] = "huber"
     with pytest.raises(ConfigError, match="source.spectrum.high_energy.*'huber'"):
         build_experiment(cfg)

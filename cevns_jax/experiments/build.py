@@ -95,8 +95,9 @@ def _build_beams(source: dict) -> tuple:
                                ("energy",)).value
         energy_per_fission = {
             iso: parse_positive(v, f"source.energy_per_fission.{iso}", ("energy",)).value
-            for iso, v in schema.block(source.get("energy_per_fission", {}),
-                                       "source.energy_per_fission").items()}
+            for iso, v in schema.check_keys(source.get("energy_per_fission", {}),
+                                            reactor_isotopes(),
+                                            "source.energy_per_fission").items()}
         fractions = _require(source, "fission_fractions", "source")
         schema.check_fractions(fractions, reactor_isotopes())
         return reactor_beams(
