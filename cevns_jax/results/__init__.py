@@ -1,1 +1,12 @@
-"""Drivers that run fits on real data and return result rows (``data_results``)."""
+"""Drivers that fit real data and write results: one module per data set, each with
+``data_results(quick)`` returning rows of the results contract (:data:`COLUMNS`)."""
+
+#: Columns of ``data_results.csv`` (one row per result).
+COLUMNS = ("analysis", "quantity", "computed", "uncertainty", "published", "unit", "method",
+           "reference")
+
+#: Real-data analyses run by ``cevns-jax data``: name -> results module.
+ANALYSES = {
+    "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022",
+    "global": "cevns_jax.results.global_fit",
+}

@@ -38,8 +38,10 @@ REAL_DATA = {
 #: Parameters reported: (name, model, search upper end in 1e-10 mu_B).
 PARAMETERS = (("lambda1", "tmm"), ("lambda2", "tmm"), ("lambda3", "tmm"),
               ("mu_e", "flavour"), ("mu_mu", "flavour"), ("mu_tau", "flavour"))
-PHASE_GRID = {"xi1": np.linspace(0.0, 2 * np.pi, 8, endpoint=False),
-              "xi3": np.linspace(0.0, 2 * np.pi, 8, endpoint=False)}
+def phase_grid(n: int) -> dict:
+    """n x n points of (xi1, xi3) on [0, 2 pi) for profiling the phases."""
+    axis = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    return {"xi1": axis, "xi3": axis}
 
 
 def _builder(name):
@@ -66,11 +68,13 @@ def _model(kind):
 
 
 def limit(measurement, name: str, kind: str, *, method: str = "wilks", upper: float = 100.0,
-          n_toys: int = 1000, n_points: int = 12, key=None, profile_phases: bool = True):
-    """90% C.L. upper limit on ``name`` ([1e-10 mu_B]); NaN with no sensitivity."""
+          n_toys: int = 1000, n_points: int = 12, key=None, n_phases: int = 8):
+    """90% C.L. upper limit on ``name`` ([1e-10 mu_B]); NaN with no sensitivity. Wilks limits
+    on transition moments take the worst case over an ``n_phases`` x ``n_phases`` grid of
+    (xi1, xi3); toys hold the phases at zero."""
     require_x64()
     model = _model(kind)
-    grid = PHASE_GRID if (kind == "tmm" and profile_phases) else None
+    grid = phase_grid(n_phases) if kind == "tmm" else None
     wilks = upper_limit(measurement, model, name, upper=upper, profile_grid=grid)
     if method == "wilks" or not wilks.valid:
         return wilks.value
@@ -80,7 +84,7 @@ def limit(measurement, name: str, kind: str, *, method: str = "wilks", upper: fl
     result = toy_engine.neyman_upper_limit(
         measurement, model, name, x_points, n_toys=n_toys,
         key=jax.random.PRNGKey(0) if key is None else key, batch_size=n_toys,
-        upper=3.0 * x_points[-1])
+        upper=3.0 * x_points[-1], n_grid=24, n_golden=30, n_steps=15)
     return result.value
 
 
@@ -99,7 +103,8 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
     for name, kind in PARAMETERS:
         for method in ("wilks", "toys"):
             value = limit(combined, name, kind, method=method,
-                          n_toys=200 if quick else 1000, n_points=6 if quick else 12)
+                          n_toys=200 if quick else 1000, n_points=6 if quick else 12,
+                          n_phases=3 if quick else 8)
             quantity = f"limit_{name}" if kind == "tmm" else f"limit_{name.replace('mu_', 'mu_nu')}"
             rows.append(_row("global", quantity, value,
                              f"{method}, 90% CL, combined {label}"
