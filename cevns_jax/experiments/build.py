@@ -17,6 +17,8 @@ from ..detectors import (ENERGY_SCALES, Detector, Target, efficiency_from_config
 from ..physics.cross_sections import CROSS_SECTIONS
 from ..physics.form_factors import FORM_FACTORS
 from ..physics.kinematics import KINEMATICS, recoil_max
+from ..physics.quenching import (QUENCHING_MODELS, SCHOLZ2016_KAPPA, QuenchingModel,
+                                 collar2021)
 from ..precision import require_x64
 from ..sources.reactor import reactor_beams
 from ..sources.sns import SNS_BEAMS, sns_beams
@@ -109,9 +111,7 @@ def _build_detector(block: dict) -> Detector:
     mass = parse_positive(_require(block, "mass", "detector"), "detector.mass", ("mass",)).value
     target = Target.from_material(_require(block, "material", "detector"), mass)
     efficiency = efficiency_from_config(block.get("efficiency", {"type": "flat", "value": 1.0}))
-    quenching = block.get("quenching", {"model": "lindhard"})
-    _choice(quenching.get("model", "lindhard"), ("lindhard",), "detector.quenching.model")
-    kappa = target.default_kappa(quenching.get("kappa"))
+    quenching, kappa = _build_quenching(block.get("quenching", {"model": "lindhard"}), target)
     pe_per_kev_nr = block.get("pe_per_keVnr", getattr(efficiency, "pe_per_keVnr", None))
 
     threshold = parse_quantity(_require(block, "threshold", "detector"), "detector.threshold",
@@ -136,7 +136,44 @@ def _build_detector(block: dict) -> Detector:
     if scale == "pe" and pe_per_kev_nr is None:
         raise ConfigError("a PE threshold needs 'pe_per_keVnr' in the detector or efficiency block")
     resolution = resolution_from_config(block.get("resolution"), scale)
-    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr, resolution)
+    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr, resolution, quenching)
+
+
+_QUENCHING_KEYS = {"lindhard": ("model", "kappa"), "modified_lindhard": ("model", "kappa", "xi"),
+                   "fef": ("model",), "ybe": ("model",)}
+
+
+def _build_quenching(block: dict, target: Target):
+    """(QuenchingModel, kappa per isotope) of ``detector.quenching``:
+    ``{"model": "lindhard", "kappa": 0.162}`` (kappa optional: Lindhard's formula),
+    ``{"model": "modified_lindhard", "kappa": 0.1789, "xi": "0.16 keVnr"}`` (defaults: the Ge
+    fit of Scholz et al. 2016), ``{"model": "fef"}`` or ``{"model": "ybe"}`` (Collar et al.
+    2021 Ge tables; Ge targets only)."""
+    if not isinstance(block, dict):
+        raise ConfigError(f"detector.quenching must be a dict with a 'model', got {block!r}")
+    name = _choice(block.get("model", "lindhard"), QUENCHING_MODELS, "detector.quenching.model")
+    unknown = sorted(set(block) - set(_QUENCHING_KEYS[name]))
+    if unknown:
+        raise ConfigError(f"detector.quenching: unknown field(s) {unknown} for model {name!r}; "
+                          f"allowed: {_QUENCHING_KEYS[name]}")
+    kappa = block.get("kappa")
+    if kappa is not None and not (isinstance(kappa, (int, float)) and kappa > 0):
+        raise ConfigError(f"detector.quenching.kappa must be a positive number, got {kappa!r}")
+    if name == "lindhard":
+        return QuenchingModel("lindhard"), target.default_kappa(kappa)
+    if name == "modified_lindhard":
+        xi = parse_positive(block.get("xi", "0.16 keVnr"), "detector.quenching.xi",
+                            ("energy_nr",)).value
+        return (QuenchingModel("modified_lindhard", xi=xi),
+                target.default_kappa(SCHOLZ2016_KAPPA if kappa is None else kappa))
+    if np.any(np.asarray(target.Z) != 32):
+        raise ConfigError(f"detector.quenching.model {name!r} is a germanium calibration; the "
+                          f"target has isotopes {target.names}")
+    from ..datasets.dresden2 import ge_quenching_table
+
+    energies, fef, ybe = ge_quenching_table()
+    model = collar2021(energies, fef, ybe, 1.0 if name == "fef" else 0.0)
+    return model, target.default_kappa()
 
 
 def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOptions, label: str):
@@ -144,7 +181,7 @@ def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOption
     target = detector.target
     threshold_nr = np.asarray(to_recoil_nr(
         np.full(target.Z.shape, detector.edges[0]), detector.scale, target.Z, detector.kappa,
-        detector.pe_per_kev_nr))
+        detector.pe_per_kev_nr, detector.quenching))
     e_max = max(beam.e_max for beam in beams)
     t_max = np.asarray(recoil_max(e_max, target.nuclear_mass, options.kinematics))
     if np.all(threshold_nr >= t_max):

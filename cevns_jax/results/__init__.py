@@ -1,0 +1,1 @@
+"""Drivers that run fits on real data and return result rows (``data_results(quick)``)."""
