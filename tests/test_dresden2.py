@@ -16,7 +16,8 @@ from cevns_jax.datasets import dresden2 as data
 from cevns_jax.experiments import build_experiment
 from cevns_jax.results import dresden2 as results
 
-SPECTRA_FILE = files("cevns_jax").joinpath("data", "dresden2", "dresden2_reactor_on_off_spectra.csv")
+SPECTRA_FILE = files("cevns_jax").joinpath("data", "dresden2",
+                                           "dresden2_reactor_on_off_spectra.csv")
 QF_FILE = files("cevns_jax").joinpath("data", "dresden2", "ge_quenching_fef_ybe.csv")
 
 

@@ -39,12 +39,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..datasets.dresden2 import DRESDEN2_BIN_KEV, Dresden2Spectra, dresden2_spectra
 from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..precision import require_x64
+from ..quadrature import QuadratureConfig
+from ..rates import binned_templates
 
 __all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ChannelTemplates", "dresden2_config",
            "resolution_sigma_kev", "background_rate", "signal_templates", "measurement"]
@@ -117,11 +120,6 @@ class ChannelTemplates:
 def signal_templates(experiment, spectra: Dresden2Spectra | None = None, quad=None):
     """CEvNS templates of a built Dresden-II experiment, converted to rate units by the nominal
     ON exposure (96.4 d x 2.924 kg / 3 kg): a :class:`ChannelTemplates` with one "nuebar" row."""
-    import jax
-
-    from ..quadrature import QuadratureConfig
-    from ..rates import binned_templates
-
     spectra = spectra or dresden2_spectra()
     quad = quad or QuadratureConfig()
     t = jax.jit(lambda p: binned_templates(experiment, p, quad))({})
@@ -141,8 +139,8 @@ def background_rate(energy_kev, nu, channel: str):
     l2 = _gauss(energy_kev, PEAKS["L2"], scale * resolution_sigma_kev(PEAKS["L2"]))
     m = _gauss(energy_kev, PEAKS["M"], scale * resolution_sigma_kev(PEAKS["M"]))
     peaks = l1 + PEAKS["L2_to_L1"] * l2 + nu["m_to_l1"] * m
-    return (nu[f"flat_{channel}"] + nu[f"exp_{channel}"] * jnp.exp(-nu["slope"] * (energy_kev - 0.2))
-            + nu[f"l1_{channel}"] * peaks * DRESDEN2_BIN_KEV)
+    noise = nu[f"exp_{channel}"] * jnp.exp(-nu["slope"] * (energy_kev - 0.2))
+    return nu[f"flat_{channel}"] + noise + nu[f"l1_{channel}"] * peaks * DRESDEN2_BIN_KEV
 
 
 def _on_expected(data, nu):
