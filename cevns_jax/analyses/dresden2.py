@@ -168,9 +168,10 @@ def _starting_values(spectra: Dresden2Spectra, channel: str) -> dict:
 
 
 def measurement(templates: ChannelTemplates, spectra: Dresden2Spectra | None = None,
-                strength: str = "fixed") -> Measurement:
+                strength: str = "fixed", with_off: bool = True) -> Measurement:
     """The ON + OFF :class:`Measurement`; ``strength`` "fixed" (SM CEvNS, for moment limits)
-    or "profiled" (free CEvNS strength >= 0)."""
+    or "profiled" (free CEvNS strength >= 0); ``with_off=False``: the ON channel alone (the
+    OFF amplitudes are then dropped)."""
     require_x64()
     if strength not in ("fixed", "profiled"):
         raise ValueError(f"strength must be 'fixed' or 'profiled', got {strength!r}")
@@ -189,7 +190,8 @@ def measurement(templates: ChannelTemplates, spectra: Dresden2Spectra | None = N
         observed=jnp.asarray(spectra.effective_counts("off")),
         data={"energy": energy, "counts_per_rate": jnp.asarray(spectra.counts_per_rate("off"))},
         name="dresden2_off", beams=(), expected_fn=_off_expected)
-    start = {**_starting_values(spectra, "on"), **_starting_values(spectra, "off")}
+    start = {**_starting_values(spectra, "on"),
+             **(_starting_values(spectra, "off") if with_off else {})}
     free = [Nuisance(k, v, None, 0.0) for k, v in start.items()]
     nuisances = free + [
         Nuisance("slope", 8.0, None, 0.0),
@@ -198,4 +200,5 @@ def measurement(templates: ChannelTemplates, spectra: Dresden2Spectra | None = N
         Nuisance("m_to_l1", PEAKS["M_to_L1"], PEAKS["M_to_L1_sigma"], 0.0),
         Nuisance("cevns_strength", 1.0, None, 0.0, 50.0, treatment=strength),
     ]
-    return Measurement((on, off), tuple(nuisances), name="dresden2")
+    channels = (on, off) if with_off else (on,)
+    return Measurement(channels, tuple(nuisances), name="dresden2")

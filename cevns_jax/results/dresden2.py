@@ -38,11 +38,12 @@ QUICK_QUAD = QuadratureConfig(n_recoil=24, n_energy=24, n_piece=6)
 
 
 def model_measurement(model: str, quad: QuadratureConfig = QuadratureConfig(),
-                      strength: str = "fixed"):
+                      strength: str = "fixed", with_off: bool = True):
     """The Dresden-II measurement with the quenching ``model`` (a name of :data:`MODELS`)."""
     spectra = dresden2_spectra()
     experiment = build_experiment(d2.dresden2_config({"model": model}))
-    return d2.measurement(d2.signal_templates(experiment, spectra, quad), spectra, strength)
+    return d2.measurement(d2.signal_templates(experiment, spectra, quad), spectra, strength,
+                          with_off)
 
 
 def _no_moment(measurement):
