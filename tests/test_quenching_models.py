@@ -125,6 +125,7 @@ def test_jacobian_matches_finite_difference():
 
 def test_config_field_selects_the_model_and_rejects_bad_values():
     for name in ("lindhard", "ybe"):   # the other two: test_threshold_in_nuclear_recoil_...
+        # (slow); the Dresden-II tests build fef experiments
         config = get_config("CONUS", "current")
         config["detector"]["quenching"] = {"model": name}
         assert build_experiment(config).detector.quenching.name == name
@@ -141,6 +142,7 @@ def test_config_field_selects_the_model_and_rejects_bad_values():
         build_experiment(config)
 
 
+@pytest.mark.slow
 def test_threshold_in_nuclear_recoil_follows_the_model():
     # CONUS 100 eVee threshold: the detector's T_nr edge equals the model's inverse
     for name in ("modified_lindhard", "fef"):
