@@ -3,7 +3,8 @@
 Everything is mapped onto nuclear-recoil energy T_nr [MeV], isotope by isotope, because
 the rate integrals run over T_nr:
 - ``nr`` edges are used as they are;
-- ``ee`` edges are inverted through Lindhard quenching (paper 000 Eq. 27) with each
+- ``ee`` edges are inverted through the detector's quenching model
+  (:mod:`cevns_jax.physics.quenching`; Lindhard, paper 000 Eq. 27, by default) with each
   isotope's own Z and kappa, so a compound gets one T_nr threshold per isotope;
 - ``PE`` edges use n_PE = (PE per keVnr) x T_nr/keV (paper 000 Eq. 29).
 Efficiency curves are functions of T_nr with their discontinuities listed as
@@ -12,6 +13,7 @@ breakpoints, so the quadrature splits there and never integrates across a step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -20,7 +22,8 @@ import numpy as np
 from .materials import target_counts
 from jax.scipy.special import ndtr
 
-from .physics.quenching import electron_equivalent, lindhard_kappa, nuclear_recoil_from_ee
+from .physics.quenching import (LINDHARD, QuenchingModel, electron_equivalent, lindhard_kappa,
+                                nuclear_recoil_from_ee)
 
 #: Upper edge standing for "no upper bound" [MeV]; far above any CEvNS recoil.
 OPEN_UPPER_EDGE_MEV = 1.0e3
@@ -59,12 +62,13 @@ class Target:
         return jnp.full(self.Z.shape, float(kappa))
 
 
-def to_recoil_nr(values, scale: str, Z, kappa, pe_per_kev_nr=None):
+def to_recoil_nr(values, scale: str, Z, kappa, pe_per_kev_nr=None,
+                 quenching: QuenchingModel = LINDHARD):
     """Map energies on ``scale`` (``nr``, ``ee`` [MeV] or ``pe`` [photoelectrons]) to T_nr [MeV]."""
     if scale == "nr":
         return values
     if scale == "ee":
-        return nuclear_recoil_from_ee(values, Z, kappa)
+        return nuclear_recoil_from_ee(values, Z, kappa, model=quenching)
     if scale == "pe":
         if pe_per_kev_nr is None:
             raise ValueError("a PE threshold or bin edge needs 'pe_per_keVnr' in the efficiency "
@@ -73,12 +77,13 @@ def to_recoil_nr(values, scale: str, Z, kappa, pe_per_kev_nr=None):
     raise ValueError(f"unknown energy scale {scale!r}; expected 'nr', 'ee' or 'pe'")
 
 
-def from_recoil_nr(recoil_nr, scale: str, Z, kappa, pe_per_kev_nr=None):
+def from_recoil_nr(recoil_nr, scale: str, Z, kappa, pe_per_kev_nr=None,
+                   quenching: QuenchingModel = LINDHARD):
     """The observable of a nuclear recoil T_nr [MeV] on ``scale`` (inverse of :func:`to_recoil_nr`)."""
     if scale == "nr":
         return recoil_nr
     if scale == "ee":
-        return electron_equivalent(recoil_nr, Z, kappa)
+        return electron_equivalent(recoil_nr, Z, kappa, quenching)
     if scale == "pe":
         return pe_per_kev_nr * recoil_nr * 1e3
     raise ValueError(f"unknown energy scale {scale!r}; expected 'nr', 'ee' or 'pe'")
@@ -105,7 +110,8 @@ class GaussianResolution:
 
     def lowest_true_energy(self, edge: float) -> float:
         """Where the integration over true observable energies starts for a lowest edge."""
-        return max(edge - self.reach * float(self.sigma(edge)), 1e-3 * edge)
+        width = math.sqrt(self.noise**2 + self.stochastic * edge + (self.relative * edge) ** 2)
+        return max(edge - self.reach * width, 1e-3 * edge)
 
     def response(self, energy, lo, hi):
         """Probability that true observable ``energy`` is seen in [lo, hi] (hi may be inf)."""
@@ -238,7 +244,8 @@ class Detector:
     """A target with an energy scale, bin edges on that scale and an efficiency in T_nr.
 
     ``edges`` are in internal units of ``scale`` (MeV, or photoelectrons for ``pe``); the
-    last edge may be ``inf`` (open bin up to the kinematic end point).
+    last edge may be ``inf`` (open bin up to the kinematic end point). ``quenching`` maps
+    ``ee`` energies to nuclear recoil (``kappa`` is its Lindhard parameter per isotope).
     """
 
     target: Target
@@ -248,6 +255,7 @@ class Detector:
     kappa: jnp.ndarray
     pe_per_kev_nr: float | None = None
     resolution: GaussianResolution | None = None
+    quenching: QuenchingModel = LINDHARD
 
     @property
     def n_bins(self) -> int:
@@ -255,7 +263,8 @@ class Detector:
 
     def observable(self, recoil_nr, Z, kappa):
         """The observable (on ``scale``) of recoils T_nr of an isotope with charge Z."""
-        return from_recoil_nr(recoil_nr, self.scale, Z, kappa, self.pe_per_kev_nr)
+        return from_recoil_nr(recoil_nr, self.scale, Z, kappa, self.pe_per_kev_nr,
+                              self.quenching)
 
     def integration_edges_nr(self, kappa=None):
         """Recoil edges of the integration, per isotope: the bin edges without resolution;
@@ -266,7 +275,8 @@ class Detector:
         kappa = self.kappa if kappa is None else kappa
         start = self.resolution.lowest_true_energy(float(self.edges[0]))
         low = to_recoil_nr(jnp.full(self.target.Z.shape, start), self.scale, self.target.Z,
-                           jnp.broadcast_to(kappa, self.target.Z.shape), self.pe_per_kev_nr)
+                           jnp.broadcast_to(kappa, self.target.Z.shape), self.pe_per_kev_nr,
+                           self.quenching)
         return jnp.stack([low, jnp.full_like(low, OPEN_UPPER_EDGE_MEV)], axis=1)
 
     def bin_response(self, recoil_nr, Z, kappa):
@@ -293,6 +303,6 @@ class Detector:
         edges' axis); an infinite last edge maps to :data:`OPEN_UPPER_EDGE_MEV`."""
         finite = np.isfinite(self.edges)
         values = jnp.asarray(np.where(finite, self.edges, 1.0))
-        mapped = to_recoil_nr(values, self.scale, Z, kappa, self.pe_per_kev_nr)
+        mapped = to_recoil_nr(values, self.scale, Z, kappa, self.pe_per_kev_nr, self.quenching)
         mapped = jnp.broadcast_to(mapped, jnp.broadcast_shapes(jnp.shape(mapped), values.shape))
         return jnp.where(jnp.asarray(finite), mapped, OPEN_UPPER_EDGE_MEV)

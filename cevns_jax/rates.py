@@ -11,7 +11,8 @@ Isotopes are vmapped. SM counts and unit-moment EM counts (mu = 1e-10 mu_B) are 
 per beam, so any effective moment combines them linearly: N = S + mu_eff^2 E.
 
 Parameters (a dict, differentiable): ``flux_scale`` (multiplies every beam),
-``radius_scale`` (form-factor size), ``kappa`` (Lindhard kappa per isotope),
+``radius_scale`` (form-factor size), ``kappa`` (Lindhard kappa per isotope, used by the
+lindhard and modified_lindhard quenching models),
 ``sin2_theta_w``. Functions are pure and undecorated: jit them at the call site.
 """
 
@@ -186,16 +187,19 @@ def differential_rate(experiment, recoil_nr, params=None,
 def differential_rate_ee(experiment, recoil_ee, params=None,
                          quad: QuadratureConfig = QuadratureConfig()):
     """dN/dT_ee [events per MeVee] per beam: each isotope's dN/dT_nr at T_nr(T_ee) divided
-    by the Jacobian dT_ee/dT_nr = Q + T dQ/dT (paper 004 Eqs. 16-17). Efficiency not applied."""
+    by the Jacobian dT_ee/dT_nr = Q + T dQ/dT (paper 004 Eqs. 16-17) of the detector's
+    quenching model. Efficiency not applied."""
     require_x64()
     params = _resolve(experiment, params)
     recoil_ee = jnp.asarray(recoil_ee, dtype=jnp.float64)
 
+    quenching = experiment.detector.quenching
+
     def one(iso):
-        recoil = nuclear_recoil_from_ee(recoil_ee, iso["Z"], iso["kappa"])
+        recoil = nuclear_recoil_from_ee(recoil_ee, iso["Z"], iso["kappa"], model=quenching)
         sm, em = _isotope_differential(iso, recoil, experiment, params, experiment.options,
                                        quad, with_efficiency=False)
-        jac = ee_jacobian(recoil, iso["Z"], iso["kappa"])
+        jac = ee_jacobian(recoil, iso["Z"], iso["kappa"], quenching)
         return sm / jac, em / jac
 
     sm, em = jax.vmap(one)(_isotope_arrays(experiment, params))

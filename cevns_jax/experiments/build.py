@@ -19,6 +19,8 @@ from ..detectors import (ENERGY_SCALES, Detector, Target, efficiency_from_config
 from ..physics.cross_sections import CROSS_SECTIONS
 from ..physics.form_factors import FORM_FACTORS
 from ..physics.kinematics import KINEMATICS, recoil_max
+from ..physics.quenching import (QUENCHING_MODELS, SCHOLZ2016_KAPPA, QuenchingModel,
+                                 collar2021)
 from ..precision import require_x64
 from ..datasets import SOLAR_COMPONENTS, reactor_isotopes
 from ..sources.reactor import HIGH_ENERGY_MODELS, LOW_ENERGY_MODELS, reactor_beams
@@ -155,13 +157,7 @@ def _build_detector(block: dict) -> Detector:
     schema.check_material(material)
     target = Target.from_material(material, mass)
     efficiency = _efficiency(block.get("efficiency", {"type": "flat", "value": 1.0}))
-    quenching = schema.check_keys(block.get("quenching", {"model": "lindhard"}),
-                                  schema.QUENCHING_KEYS, "detector.quenching")
-    _choice(quenching.get("model", "lindhard"), ("lindhard",), "detector.quenching.model")
-    kappa = quenching.get("kappa")
-    if kappa is not None:
-        schema.number(kappa, "detector.quenching.kappa", low=0.0)
-    kappa = target.default_kappa(kappa)
+    quenching, kappa = _build_quenching(block.get("quenching", {"model": "lindhard"}), target)
     pe_per_kev_nr = block.get("pe_per_keVnr", getattr(efficiency, "pe_per_keVnr", None))
     if "pe_per_keVnr" in block:
         schema.number(pe_per_kev_nr, "detector.pe_per_keVnr", low=0.0)
@@ -196,7 +192,41 @@ def _build_detector(block: dict) -> Detector:
             schema.number(resolution["relative"], "detector.resolution.relative", low=0.0,
                           low_open=False)
     return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr,
-                    resolution_from_config(resolution, scale))
+                    resolution_from_config(resolution, scale), quenching)
+
+
+_QUENCHING_KEYS = {"lindhard": ("model", "kappa"), "modified_lindhard": ("model", "kappa", "xi"),
+                   "fef": ("model",), "ybe": ("model",)}
+
+
+def _build_quenching(block: dict, target: Target):
+    """(QuenchingModel, kappa per isotope) of ``detector.quenching``:
+    ``{"model": "lindhard", "kappa": 0.162}`` (kappa optional: Lindhard's formula),
+    ``{"model": "modified_lindhard", "kappa": 0.1789, "xi": "0.16 keVnr"}`` (defaults: the Ge
+    fit of Scholz et al. 2016), ``{"model": "fef"}`` or ``{"model": "ybe"}`` (Collar et al.
+    2021 Ge tables; Ge targets only)."""
+    if not isinstance(block, dict):
+        raise ConfigError(f"detector.quenching must be a dict with a 'model', got {block!r}")
+    name = _choice(block.get("model", "lindhard"), QUENCHING_MODELS, "detector.quenching.model")
+    schema.check_keys(block, _QUENCHING_KEYS[name], f"detector.quenching (model {name!r})")
+    kappa = block.get("kappa")
+    if kappa is not None:
+        schema.number(kappa, "detector.quenching.kappa", low=0.0)
+    if name == "lindhard":
+        return QuenchingModel("lindhard"), target.default_kappa(kappa)
+    if name == "modified_lindhard":
+        xi = parse_positive(block.get("xi", "0.16 keVnr"), "detector.quenching.xi",
+                            ("energy_nr",)).value
+        return (QuenchingModel("modified_lindhard", xi=xi),
+                target.default_kappa(SCHOLZ2016_KAPPA if kappa is None else kappa))
+    if np.any(np.asarray(target.Z) != 32):
+        raise ConfigError(f"detector.quenching.model {name!r} is a germanium calibration; the "
+                          f"target has isotopes {target.names}")
+    from ..datasets.dresden2 import ge_quenching_table
+
+    energies, fef, ybe = ge_quenching_table()
+    model = collar2021(energies, fef, ybe, 1.0 if name == "fef" else 0.0)
+    return model, target.default_kappa()
 
 
 def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOptions, label: str):
@@ -204,7 +234,7 @@ def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOption
     target = detector.target
     threshold_nr = np.asarray(to_recoil_nr(
         np.full(target.Z.shape, detector.edges[0]), detector.scale, target.Z, detector.kappa,
-        detector.pe_per_kev_nr))
+        detector.pe_per_kev_nr, detector.quenching))
     e_max = max(beam.e_max for beam in beams)
     t_max = np.asarray(recoil_max(e_max, target.nuclear_mass, options.kinematics))
     if np.all(threshold_nr >= t_max):

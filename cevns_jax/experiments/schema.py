@@ -26,7 +26,6 @@ SOURCE_KEYS = {
 SPECTRUM_KEYS = ("high_energy", "low_energy", "e_max")
 DETECTOR_KEYS = ("material", "mass", "threshold", "bins", "efficiency", "resolution",
                  "quenching", "pe_per_keVnr")
-QUENCHING_KEYS = ("model", "kappa")
 EFFICIENCY_KEYS = {
     "flat": ("type", "value"),
     "coherent_csi2017": ("type", "k1", "k2", "x0", "pe_per_keVnr"),

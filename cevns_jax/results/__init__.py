@@ -8,5 +8,7 @@ COLUMNS = ("analysis", "quantity", "computed", "uncertainty", "published", "unit
 #: Real-data analyses run by ``cevns-jax data``: name -> results module.
 ANALYSES = {
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022",
+    "dresden2": "cevns_jax.results.dresden2",
+    "paper000_reactor_quenching": "cevns_jax.results.quenching_table",
     "global": "cevns_jax.results.global_fit",
 }
