@@ -67,7 +67,10 @@ def run(args) -> int:
     if args.output:
         prepare_output(args.output)
     model = scan.build_scan_model(build_experiments(args.experiments),
-                                  quad=QuadratureConfig(args.nodes, args.nodes))
+                                  quad=QuadratureConfig(args.nodes, args.nodes),
+                                  nuisance=args.nuisance)
+    for term in model.describe():
+        stderr(f"{term['label']}: {term['statistic']}")
     timing = {}
     try:
         res = scan.run_scan(model, grid, output=args.output, batch_size=args.batch_size,
@@ -112,6 +115,9 @@ def register(sub) -> None:
     p.add_argument("--path", choices=("template", "full"), default="template",
                    help="template: counts linear in mu^2 (fast); full: rates recomputed at "
                         "every point (nuisance axes)")
+    p.add_argument("--nuisance", choices=("profiled", "fixed"), default="profiled",
+                   help="Eq. 35 normalisation nuisance: profiled, or held at its null best fit "
+                        "(the reading that reproduces paper 000 Table II)")
     p.add_argument("--output", metavar="DIR", help="checkpoint/result folder (resumable)")
     p.add_argument("--batch-size", type=positive_int, default=1 << 20,
                    help="points per chunk (at most the grid)")

@@ -40,7 +40,8 @@ import numpy as np
 
 from .. import moments
 from ..effective_moments import TMM_BEAM_PRESETS, beam_flavours
-from ..likelihood import EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance, paper000_statistic
+from ..likelihood import (EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance,
+                          chi2_single_nuisance_unprofiled, paper000_statistic)
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from .scan_io import AXIS_LABELS, AXIS_UNITS, ScanResult, load  # noqa: F401  (re-export)
@@ -163,15 +164,23 @@ class Statistic:
         return self.fn(n_theor)
 
 
-def eq35_statistic(n_meas, sigma, denominator="printed") -> Statistic:
-    """Paper 000 Eq. (35), nuisance profiled analytically, on the total over bins,
-    with sigma_stat = sigma_sys = ``sigma`` (:func:`cevns_jax.likelihood.chi2_single_nuisance`)."""
+def eq35_statistic(n_meas, sigma, denominator="printed", nuisance="profiled") -> Statistic:
+    """Paper 000 Eq. (35) on the total over bins with sigma_stat = sigma_sys = ``sigma``:
+    the nuisance profiled analytically (:func:`cevns_jax.likelihood.chi2_single_nuisance`) or
+    held at its null best fit a = 0 (``nuisance="fixed"``, the reading of Table II)."""
     n_meas = float(n_meas)
     sigma = float(sigma)
+    if nuisance not in ("profiled", "fixed"):
+        raise ValueError(f"nuisance must be 'profiled' or 'fixed', got {nuisance!r}")
     chi2_single_nuisance(n_meas, n_meas, sigma, sigma, denominator)  # validates the inputs
-    return Statistic(lambda n: chi2_single_nuisance(jnp.sum(n, axis=-1), n_meas, sigma, sigma,
-                                                    denominator),
-                     f"Eq. 35 N_meas={n_meas:.6g} sigma={sigma} denominator={denominator}")
+    if nuisance == "fixed":
+        fn = lambda n: chi2_single_nuisance_unprofiled(jnp.sum(n, axis=-1), 0.0, n_meas, sigma,
+                                                       sigma, denominator)
+    else:
+        fn = lambda n: chi2_single_nuisance(jnp.sum(n, axis=-1), n_meas, sigma, sigma,
+                                            denominator)
+    return Statistic(fn, f"Eq. 35 N_meas={n_meas:.6g} sigma={sigma} denominator={denominator} "
+                         f"nuisance={nuisance}")
 
 
 def eq34_statistic(n_meas=142.0, **kwargs) -> Statistic:
@@ -181,15 +190,16 @@ def eq34_statistic(n_meas=142.0, **kwargs) -> Statistic:
                      f"Eq. 34 N_meas={float(n_meas):.6g} {kwargs or ''}".strip())
 
 
-def default_statistic(experiment, sm_total) -> Statistic:
+def default_statistic(experiment, sm_total, nuisance="profiled") -> Statistic:
     """The paper-000 default: Eq. (34) with N_meas = 142 for COHERENT-CsI current, otherwise
-    Eq. (35) on Asimov data N_meas = SM total with sigma = 0.2 (current) / 0.1 (future)."""
+    Eq. (35) on Asimov data N_meas = SM total with sigma = 0.2 (current) / 0.1 (future), its
+    nuisance ``"profiled"`` or ``"fixed"`` (the reading of Table II)."""
     if paper000_statistic(experiment.name, experiment.setup) == "eq34":
         return eq34_statistic(142.0)
     if experiment.setup not in EQ35_SIGMA:
         raise ValueError(f"no default Eq. 35 sigma for setup {experiment.setup!r} of "
                          f"{experiment.name}; pass a statistic")
-    return eq35_statistic(float(sm_total), EQ35_SIGMA[experiment.setup])
+    return eq35_statistic(float(sm_total), EQ35_SIGMA[experiment.setup], nuisance=nuisance)
 
 
 # ---------------------------------------------------------------------------
@@ -266,7 +276,7 @@ def _flavour_groups(flavours, osc):
 
 def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
                      osc=moments.DEFAULT_OSCILLATION, params=None, priors=None,
-                     templates=None) -> ScanModel:
+                     templates=None, nuisance="profiled") -> ScanModel:
     """Templates (paper 000 Eq. 33) of each experiment, computed once, and its chi^2.
 
     ``experiments``: ``"NAME:SETUP"`` strings, ``(name, setup)`` tuples or built experiments.
@@ -276,6 +286,7 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     full-path defaults), keys of :data:`NUISANCE_AXES`. ``priors``: ``{axis: (mean, sigma)}``.
     ``templates``: optional precomputed ``{label: (sm, em)}`` (arrays (n_beams, n_bins), e.g.
     from a previous model's terms) to skip the quadrature; the caller vouches they match.
+    ``nuisance``: reading of the default Eq. (35) nuisance, "profiled" or "fixed".
     """
     require_x64()
     from ..rates import binned_templates
@@ -309,11 +320,11 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
         for b, g in enumerate(beam_group):
             em[g] += tpl_em[b]
         if isinstance(statistics, dict):
-            stat = statistics.get(e.label) or default_statistic(e, sm.sum())
+            stat = statistics.get(e.label) or default_statistic(e, sm.sum(), nuisance)
         elif callable(statistics):
             stat = statistics(e, sm.sum())
         else:
-            stat = default_statistic(e, sm.sum())
+            stat = default_statistic(e, sm.sum(), nuisance)
         terms.append(ScanTerm(e.label, e, stat, sm, em, beam_group))
     return ScanModel(tuple(terms), groups, osc, quad, params, priors)
 
