@@ -1,0 +1,1 @@
+"""Drivers that fit released data sets and report results against the published numbers."""
