@@ -35,7 +35,7 @@ from .coherent_lar2020_response import (BEAMS, EnergyResponse, energy_templates,
                                         lar_experiment, time_probabilities)
 
 __all__ = ["CEVNS_PREDICTION_SIGMA", "build_templates", "expected_components", "measurement",
-           "nuisances", "morph", "prompt_brn", "N_BINS"]
+           "nuisances", "morph", "prompt_brn", "release_signal_measurement", "N_BINS"]
 
 N_BINS = int(np.prod(SHAPE))
 #: Relative uncertainty of the SM CEvNS prediction, 17 / 128 (release parameter file).
@@ -139,3 +139,32 @@ def measurement(cevns_norm_sigma: float | None = None, observed=None, form_facto
                       expected_fn=expected_components, statistic="poisson")
     return Measurement((channel,), nuisances(cevns_norm_sigma, release.parameters),
                        name="coherent_lar2020")
+
+
+def _release_signal_components(data: dict, nu: dict) -> Components:
+    signal = morph(data["release_cevns"], data["release_f90_up"], data["release_f90_down"],
+                   nu["cevns_f90"])
+    signal = signal + nu["cevns_timing_mean"] * (data["release_timing"] - data["release_cevns"])
+    signal = nu["cevns_norm"] * jnp.maximum(signal, 0.0)
+    background = (prompt_brn(data, nu) + nu["brn_delayed"] * data["brn_delayed"]
+                  + nu["steady_state"] * data["steady_state"])
+    return Components(signal[None, :], jnp.zeros((1, N_BINS)), background)
+
+
+def release_signal_measurement() -> Measurement:
+    """Cross-check variant: the release's own CEvNS table (128 events) as the signal, with its
+    F90 (+-1 sigma) and one-sided timing-mean (``cevns_timing_mean``, 0 +- 1) variants in place
+    of the physics response; one row labelled "numu" with no EM template (no moment content)."""
+    release = load_coherent_lar2020()
+    data = dict(build_templates())
+    flat = lambda a: jnp.asarray(np.asarray(a).ravel())
+    data.update(release_cevns=flat(release.tables["cevns"]),
+                release_f90_up=flat(release.systematics["cevns_f90_up"]),
+                release_f90_down=flat(release.systematics["cevns_f90_down"]),
+                release_timing=flat(release.systematics["cevns_timing_mean"]))
+    channel = Channel(observed=jnp.asarray(release.tables["data"].ravel(), dtype=jnp.float64),
+                      data=data, name="coherent_lar2020_release_signal", beams=("numu",),
+                      expected_fn=_release_signal_components, statistic="poisson")
+    nuis = tuple(n for n in nuisances(None, release.parameters) if n.name != "pot_mean_us")
+    return Measurement((channel,), nuis + (Nuisance("cevns_timing_mean", 0.0, 1.0),),
+                       name="coherent_lar2020_release_signal")
