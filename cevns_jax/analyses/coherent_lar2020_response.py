@@ -37,6 +37,7 @@ import numpy as np
 import jax.numpy as jnp
 from jax.scipy.stats import norm
 
+from ..constants import E_NU_PROMPT, M_MUON
 from ..datasets.coherent_lar2020 import ENERGY_EDGES_KEVEE, TIME_EDGES_US
 from ..experiments import build_experiment
 from ..physics.kinematics import recoil_max
@@ -110,8 +111,6 @@ class EnergyResponse:
 def _recoil_nodes(experiment, n_nodes: int):
     """Log-spaced Gauss-Legendre nodes and weights in T_nr [MeV], split at the prompt line's
     end point and at the delayed end point of argon-40."""
-    from ..constants import E_NU_PROMPT, M_MUON
-
     mass = float(np.max(np.asarray(experiment.detector.target.nuclear_mass)))
     t_prompt = float(recoil_max(E_NU_PROMPT, mass))
     t_delayed = float(recoil_max(0.5 * M_MUON, mass))
@@ -139,7 +138,6 @@ def f90_shapes(cevns_pdf):
     if filled.size == 0:
         raise ValueError("the CEvNS table is empty: no F90 shape to take")
     source = np.where(totals > 0, np.arange(totals.size), filled[-1])
-    source = np.minimum(source, filled[-1])
     return per_bin[source] / totals[source][:, None]
 
 

@@ -20,8 +20,7 @@ import numpy as np
 
 from ._io import _data_file
 
-__all__ = ["ENERGY_EDGES_KEVEE", "F90_EDGES", "TIME_EDGES_US", "SHAPE", "TABLES", "SYSTEMATICS",
-           "LAr2020Release", "read_table", "load_coherent_lar2020"]
+__all__ = ["LAr2020Release", "load_coherent_lar2020"]
 
 ENERGY_EDGES_KEVEE = np.linspace(0.0, 120.0, 13)
 F90_EDGES = np.linspace(0.5, 0.9, 9)
