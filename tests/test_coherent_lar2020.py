@@ -257,3 +257,17 @@ def test_projections_match_release_fig4_steady_state_subtracted(measurement):
         # the release subtracts its fitted steady state (3131 +- 23, printed to 4 digits):
         # 0.5 event per bin covers that rounding on bins of up to ~1000 steady-state events
         np.testing.assert_allclose(ours, published, rtol=0, atol=0.5)
+
+
+def test_plot_projection_draws_stack_and_data(measurement):
+    from matplotlib.figure import Figure
+
+    from cevns_jax.plots.coherent_lar import plot_projection
+
+    ax = Figure().add_subplot()
+    plot_projection(ax, measurement, measurement.nominal_nuisances(), "time")
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["steady state", "prompt BRN", "delayed BRN", "CEvNS", "fit total", "data"]
+    assert "trigger time" in ax.get_xlabel()
+    with pytest.raises(KeyError, match="unknown axis 'psd'"):
+        plot_projection(ax, measurement, measurement.nominal_nuisances(), "psd")

@@ -40,8 +40,8 @@ def projections(measurement, nu: dict, axis: str) -> dict:
 
 def plot_projection(ax, measurement, nu: dict, axis: str = "energy"):
     """Draw data (points, Poisson errors) over the stacked fitted components on ``ax``."""
-    _, edges, label = AXES[axis]
     proj = projections(measurement, nu, axis)
+    _, edges, label = AXES[axis]
     bottom = np.zeros(edges.size - 1)
     for name, values in proj["components"].items():
         ax.stairs(bottom + values, edges, baseline=bottom, fill=True, alpha=0.6, label=name)

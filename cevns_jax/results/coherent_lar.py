@@ -242,9 +242,11 @@ def data_results(quick: bool = False) -> list[dict]:
     rows = [_row("cevns_events_fit", s["counts"]["cevns_events_fit"], err["cevns_events_fit"],
                  PUBLISHED["cevns_events_fit"][0], "events",
                  f"{fit}; profile-likelihood 68% interval [{lo:.1f}, {hi:.1f}]"),
-            _row("cevns_events_predicted", s["cevns_predicted"], None,
+            _row("cevns_events_predicted", s["cevns_predicted"],
+                 s["cevns_predicted"] * lar.CEVNS_PREDICTION_SIGMA,
                  PUBLISHED["cevns_events_predicted"][0], "events",
-                 "SM rate x release QF, resolution, efficiency; in the E/F90/t window")]
+                 "SM rate x release QF, resolution, efficiency in the E/F90/t window; "
+                 "uncertainty: the release's relative 17/128")]
     for key in ("brn_prompt_fit", "brn_delayed_fit", "steady_state_fit"):
         rows.append(_row(key, s["counts"][key], err[key], PUBLISHED[key][0], "events", fit))
     rows.append(_row("significance_sigma", s["significance"], None, 3.5, "sigma",
