@@ -132,7 +132,8 @@ def resolution_from_config(block, scale: str):
                 raise ValueError(f"detector.resolution.{key} must be >= 0, got {block[key]!r}")
             values[key] = q.value
     relative = block.get("relative", 0.0)
-    if not isinstance(relative, (int, float)) or relative < 0:
+    if (isinstance(relative, bool) or not isinstance(relative, (int, float))
+            or not 0 <= relative < np.inf):
         raise ValueError(f"detector.resolution.relative must be a number >= 0, got {relative!r}")
     resolution = GaussianResolution(values.get("noise", 0.0), values.get("stochastic", 0.0),
                                     float(relative))
@@ -191,7 +192,7 @@ class TabulatedEfficiency:
             raise ValueError("a tabulated efficiency needs two 1-D arrays of equal length >= 2")
         if np.any(np.diff(recoil_nr) <= 0) or recoil_nr[0] <= 0:
             raise ValueError("tabulated efficiency energies must be positive and increasing")
-        if np.any((values < 0) | (values > 1)):
+        if not np.all((values >= 0) & (values <= 1)):
             raise ValueError("tabulated efficiency values must lie in [0, 1]")
         self.recoil_nr = recoil_nr
         self.values = values
@@ -210,12 +211,18 @@ def efficiency_from_config(block: dict):
     kind = block.get("type")
     if kind == "flat":
         value = block.get("value")
-        if not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
             raise ValueError(f"flat efficiency value must be in (0, 1], got {value!r}")
         return FlatEfficiency(float(value))
     if kind == "coherent_csi2017":
         keys = ("k1", "k2", "x0", "pe_per_keVnr")
-        return CoherentCsI2017Efficiency(**{k: float(block[k]) for k in keys if k in block})
+        params = {k: block[k] for k in keys if k in block}
+        for k, v in params.items():
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v)
+                    or v <= 0):
+                raise ValueError(f"detector.efficiency.{k} must be a finite number > 0, "
+                                 f"got {v!r}")
+        return CoherentCsI2017Efficiency(**{k: float(v) for k, v in params.items()})
     if kind == "tabulated":
         from .units import parse_quantity
 

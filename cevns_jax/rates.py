@@ -38,9 +38,34 @@ class Templates(NamedTuple):
     em: jnp.ndarray
 
 
+#: Admissible range of each rate parameter (checked when the value is concrete, not traced).
+_PARAM_RANGES = {"flux_scale": (0.0, False), "radius_scale": (0.0, True),
+                 "kappa": (0.0, True), "sin2_theta_w": (0.0, True)}
+
+
+def _check_param(name, value):
+    """Raise ValueError for a concrete non-finite or out-of-range parameter value."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    arr = jnp.asarray(value)
+    low, strict = _PARAM_RANGES[name]
+    bad = ~jnp.isfinite(arr) | ((arr <= low) if strict else (arr < low))
+    if name == "sin2_theta_w":
+        bad = bad | (arr >= 1.0)
+    if bool(jnp.any(bad)):
+        bound = "in (0, 1)" if name == "sin2_theta_w" else f"{'>' if strict else '>='} {low}"
+        raise ValueError(f"rate parameter {name} must be finite and {bound}, got {value!r}")
+
+
 def _resolve(experiment, params):
     merged = dict(experiment.default_params)
-    merged.update(params or {})
+    params = dict(params or {})
+    unknown = [k for k in params if k not in merged]
+    if unknown:
+        raise KeyError(f"unknown rate parameter(s) {unknown}; known: {sorted(merged)}")
+    for name, value in params.items():
+        _check_param(name, value)
+    merged.update(params)
     merged["kappa"] = jnp.broadcast_to(jnp.asarray(merged["kappa"], dtype=jnp.float64),
                                        experiment.detector.target.Z.shape)
     return merged

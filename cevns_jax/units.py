@@ -56,7 +56,9 @@ def parse_quantity(text, what: str, dimensions: tuple[str, ...]) -> Quantity:
     non-finite values.
     """
     allowed = ", ".join(sorted(u for u, (d, _) in _UNITS.items() if d in dimensions))
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
+    if isinstance(text, bool):
+        raise UnitError(f"{what}: expected a string '<number> <unit>', got {text!r}")
+    if isinstance(text, (int, float)):
         raise UnitError(
             f"{what}: the value {text!r} has no unit; write it as a string such as "
             f"'{text} <unit>' with one of: {allowed}"

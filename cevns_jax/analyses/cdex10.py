@@ -196,7 +196,7 @@ def load_spectrum_csv(path) -> BinnedSpectrum:
     missing column, a non-numeric value, non-contiguous bins or a non-positive uncertainty.
     """
     where = os.fspath(path)
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:   # tolerates a UTF-8 BOM
         text = handle.read()
     units = None
     exposure = None
@@ -209,9 +209,15 @@ def load_spectrum_csv(path) -> BinnedSpectrum:
             m = _UNITS_RE.match(stripped)
             if m:
                 units = _parse_units(m.group(1), where)
-            m = _EXPOSURE_RE.match(stripped)
-            if m:
-                exposure = float(m.group(1))
+            if re.match(r"^#\s*exposure\s*:", stripped, re.IGNORECASE):
+                m = _EXPOSURE_RE.match(stripped)
+                try:
+                    exposure = float(m.group(1)) if m else None
+                except ValueError:
+                    exposure = None
+                if exposure is None:
+                    raise ValueError(f"{where}: cannot read the exposure line {stripped!r}; "
+                                     "expected '# exposure: <number> kg day'")
             continue
         body.append(line)
     if units is None:

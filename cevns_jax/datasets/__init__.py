@@ -19,3 +19,4 @@ from .coherent_lar2020 import *  # noqa: F401,F403
 from .reactor import *  # noqa: F401,F403
 from .solar import *  # noqa: F401,F403
 from .xenonnt_8b import *  # noqa: F401,F403
+from .xenonnt_er2022 import *  # noqa: F401,F403

@@ -1,8 +1,10 @@
 """Build an :class:`Experiment` from a configuration dictionary (see docs/configuration.md).
 
-Validation happens here, once, with errors that name the bad value: unknown material or
-isotope, non-positive mass / exposure / baseline, a missing unit, an unknown option, and a
-threshold above the kinematic end point of every neutrino of the source.
+Validation happens here, once, with errors that name the bad field and value: an unknown
+field anywhere (:mod:`.schema`), unknown material or isotope, non-positive mass / exposure /
+baseline, a missing unit, an unknown option, a non-finite or out-of-range number
+(sin^2 theta_W, kappa, neutrinos per POT, efficiency parameters), and a threshold above the
+kinematic end point of every neutrino of the source.
 """
 
 from __future__ import annotations
@@ -18,17 +20,16 @@ from ..physics.cross_sections import CROSS_SECTIONS
 from ..physics.form_factors import FORM_FACTORS
 from ..physics.kinematics import KINEMATICS, recoil_max
 from ..precision import require_x64
-from ..sources.reactor import reactor_beams
+from ..datasets import SOLAR_COMPONENTS, reactor_isotopes
+from ..sources.reactor import HIGH_ENERGY_MODELS, LOW_ENERGY_MODELS, reactor_beams
 from ..sources.sns import SNS_BEAMS, sns_beams
 from ..sources.solar import solar_beams
 from ..units import parse_positive, parse_quantity
+from . import schema
+from .schema import ConfigError
 
 SOURCE_TYPES = ("sns", "reactor", "solar")
 _THRESHOLD_DIMENSIONS = tuple(ENERGY_SCALES)
-
-
-class ConfigError(ValueError):
-    """An experiment configuration is incomplete or inconsistent."""
 
 
 @dataclass(frozen=True)
@@ -62,57 +63,108 @@ class Experiment:
         return f"{self.name} [{self.setup}]"
 
 
-def _require(block: dict, key: str, where: str):
-    if key not in block:
-        raise ConfigError(f"{where}: missing required field {key!r}")
-    return block[key]
+_require = schema.require
 
 
 def _choice(value, allowed, what):
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ConfigError(f"{what}: unknown value {value!r}; expected one of {tuple(allowed)}")
     return value
 
 
 def _build_beams(source: dict) -> tuple:
+    if "type" not in schema.block(source, "source"):
+        schema.check_keys(source, tuple(dict.fromkeys(sum(schema.SOURCE_KEYS.values(), ()))),
+                          "source")
     kind = _choice(_require(source, "type", "source"), SOURCE_TYPES, "source.type")
+    schema.check_keys(source, schema.SOURCE_KEYS[kind], f"source ({kind})")
     if kind == "sns":
         pot = parse_positive(_require(source, "pot", "source"), "source.pot", ("pot",)).value
-        r = source.get("nu_per_flavor_per_pot", 0.08)
-        if not isinstance(r, (int, float)) or not r > 0:
-            raise ConfigError(f"source.nu_per_flavor_per_pot must be a positive number, got {r!r}")
+        r = schema.number(source.get("nu_per_flavor_per_pot", 0.08),
+                          "source.nu_per_flavor_per_pot", low=0.0)
         baseline = parse_positive(_require(source, "baseline", "source"), "source.baseline",
                                   ("length",)).value
-        return sns_beams(pot, float(r), baseline, tuple(source.get("beams", SNS_BEAMS)))
+        beams = schema.string_list(source.get("beams", list(SNS_BEAMS)), "source.beams",
+                                   allowed=SNS_BEAMS)
+        return sns_beams(pot, r, baseline, tuple(beams))
     time = parse_positive(_require(source, "time", "source"), "source.time", ("time",)).value
     if kind == "reactor":
-        spectrum = source.get("spectrum", {})
+        spectrum = schema.check_keys(source.get("spectrum", {}), schema.SPECTRUM_KEYS,
+                                     "source.spectrum")
         e_max = parse_positive(spectrum.get("e_max", "10 MeV"), "source.spectrum.e_max",
                                ("energy",)).value
         energy_per_fission = {
             iso: parse_positive(v, f"source.energy_per_fission.{iso}", ("energy",)).value
-            for iso, v in source.get("energy_per_fission", {}).items()}
+            for iso, v in schema.check_keys(source.get("energy_per_fission", {}),
+                                            reactor_isotopes(),
+                                            "source.energy_per_fission").items()}
+        fractions = _require(source, "fission_fractions", "source")
+        schema.check_fractions(fractions, reactor_isotopes())
         return reactor_beams(
             parse_positive(_require(source, "thermal_power", "source"), "source.thermal_power",
                            ("power",)).value,
             parse_positive(_require(source, "baseline", "source"), "source.baseline",
                            ("length",)).value,
-            time, _require(source, "fission_fractions", "source"),
-            low_energy=spectrum.get("low_energy", "vogel_engel"),
-            high_energy=spectrum.get("high_energy", "mueller2011"), e_max=e_max,
-            energy_per_fission=energy_per_fission)
-    return solar_beams(time, source.get("model", "BS05OP"), source.get("components"),
-                       source.get("b8_spectrum", "winter2006"))
+            time, fractions,
+            low_energy=_choice(spectrum.get("low_energy", "vogel_engel"), LOW_ENERGY_MODELS,
+                               "source.spectrum.low_energy"),
+            high_energy=_choice(spectrum.get("high_energy", "mueller2011"), HIGH_ENERGY_MODELS,
+                                "source.spectrum.high_energy"),
+            e_max=e_max, energy_per_fission=energy_per_fission)
+    components = source.get("components")
+    if components is not None:
+        components = schema.string_list(components, "source.components",
+                                        allowed=SOLAR_COMPONENTS)
+    model = schema.text(source.get("model", "BS05OP"), "source.model")
+    b8 = schema.text(source.get("b8_spectrum", "winter2006"), "source.b8_spectrum")
+    try:
+        return solar_beams(time, model, components, b8)
+    except (KeyError, ValueError) as error:
+        raise ConfigError(f"source (solar): model {model!r}, b8_spectrum {b8!r}: "
+                          f"{error}") from error
+
+
+def _efficiency(block) -> object:
+    if "type" not in schema.block(block, "detector.efficiency"):
+        schema.check_keys(block, tuple(dict.fromkeys(sum(schema.EFFICIENCY_KEYS.values(), ()))),
+                          "detector.efficiency")
+    kind = _choice(block.get("type"), tuple(schema.EFFICIENCY_KEYS), "detector.efficiency.type")
+    schema.check_keys(block, schema.EFFICIENCY_KEYS[kind], f"detector.efficiency ({kind})")
+    if kind == "flat":
+        schema.number(_require(block, "value", "detector.efficiency"),
+                      "detector.efficiency.value", low=0.0, high=1.0)
+    elif kind == "coherent_csi2017":
+        for key in ("k1", "k2", "x0", "pe_per_keVnr"):
+            if key in block:
+                schema.number(block[key], f"detector.efficiency.{key}", low=0.0)
+    else:
+        for key in ("energies", "values"):
+            if not isinstance(block.get(key), (list, tuple)):
+                raise ConfigError(f"detector.efficiency.{key}: expected a list, got "
+                                  f"{block.get(key)!r}")
+        for i, v in enumerate(block["values"]):
+            schema.number(v, f"detector.efficiency.values[{i}]", low=0.0, low_open=False,
+                          high=1.0)
+    return efficiency_from_config(block)
 
 
 def _build_detector(block: dict) -> Detector:
+    schema.check_keys(block, schema.DETECTOR_KEYS, "detector")
     mass = parse_positive(_require(block, "mass", "detector"), "detector.mass", ("mass",)).value
-    target = Target.from_material(_require(block, "material", "detector"), mass)
-    efficiency = efficiency_from_config(block.get("efficiency", {"type": "flat", "value": 1.0}))
-    quenching = block.get("quenching", {"model": "lindhard"})
+    material = _require(block, "material", "detector")
+    schema.check_material(material)
+    target = Target.from_material(material, mass)
+    efficiency = _efficiency(block.get("efficiency", {"type": "flat", "value": 1.0}))
+    quenching = schema.check_keys(block.get("quenching", {"model": "lindhard"}),
+                                  schema.QUENCHING_KEYS, "detector.quenching")
     _choice(quenching.get("model", "lindhard"), ("lindhard",), "detector.quenching.model")
-    kappa = target.default_kappa(quenching.get("kappa"))
+    kappa = quenching.get("kappa")
+    if kappa is not None:
+        schema.number(kappa, "detector.quenching.kappa", low=0.0)
+    kappa = target.default_kappa(kappa)
     pe_per_kev_nr = block.get("pe_per_keVnr", getattr(efficiency, "pe_per_keVnr", None))
+    if "pe_per_keVnr" in block:
+        schema.number(pe_per_kev_nr, "detector.pe_per_keVnr", low=0.0)
 
     threshold = parse_quantity(_require(block, "threshold", "detector"), "detector.threshold",
                                _THRESHOLD_DIMENSIONS)
@@ -122,6 +174,8 @@ def _build_detector(block: dict) -> Detector:
     if bins is None:
         scale, edges = ENERGY_SCALES[threshold.dimension], [threshold.value, np.inf]
     else:
+        if not isinstance(bins, (list, tuple)):
+            raise ConfigError(f"detector.bins: expected a list of edges, got {bins!r}")
         parsed = [parse_quantity(e, "detector.bins", _THRESHOLD_DIMENSIONS) for e in bins]
         dims = {q.dimension for q in parsed}
         if len(dims) != 1:
@@ -135,8 +189,14 @@ def _build_detector(block: dict) -> Detector:
         raise ConfigError(f"detector.bins must be strictly increasing above the threshold: {edges}")
     if scale == "pe" and pe_per_kev_nr is None:
         raise ConfigError("a PE threshold needs 'pe_per_keVnr' in the detector or efficiency block")
-    resolution = resolution_from_config(block.get("resolution"), scale)
-    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr, resolution)
+    resolution = block.get("resolution")
+    if resolution is not None:
+        schema.check_keys(resolution, schema.RESOLUTION_KEYS, "detector.resolution")
+        if "relative" in resolution:
+            schema.number(resolution["relative"], "detector.resolution.relative", low=0.0,
+                          low_open=False)
+    return Detector(target, scale, edges, efficiency, kappa, pe_per_kev_nr,
+                    resolution_from_config(resolution, scale))
 
 
 def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOptions, label: str):
@@ -161,8 +221,11 @@ def build_experiment(config: dict) -> "Experiment":
     if not isinstance(config, dict):
         raise ConfigError(f"an experiment configuration must be a dict, got {type(config)}")
     config = copy.deepcopy(config)
+    schema.check_header(config)
+    if isinstance(config.get("detector"), dict):     # misspellings first: they explain the rest
+        schema.check_keys(config["detector"], schema.DETECTOR_KEYS, "detector")
     label = f"{config.get('name', 'experiment')} [{config.get('setup', 'custom')}]"
-    physics = config.get("physics", {})
+    physics = schema.check_keys(config.get("physics", {}), schema.PHYSICS_KEYS, "physics")
     options = PhysicsOptions(
         cross_section=_choice(physics.get("cross_section", "paper000"), CROSS_SECTIONS,
                               "physics.cross_section"),
@@ -170,11 +233,13 @@ def build_experiment(config: dict) -> "Experiment":
                             "physics.form_factor"),
         kinematics=_choice(physics.get("kinematics", "exact"), KINEMATICS, "physics.kinematics"))
     default_sin2 = 0.23863 if options.cross_section == "paper004" else 0.23120
+    sin2 = schema.number(physics.get("sin2_theta_w", default_sin2), "physics.sin2_theta_w",
+                         low=0.0, high=1.0, high_open=True)
     beams = _build_beams(_require(config, "source", label))
-    detector = _build_detector(_require(config, "detector", label))
+    detector = _build_detector(schema.block(_require(config, "detector", label), "detector"))
     _check_threshold_reachable(detector, beams, options, label)
     params = {"flux_scale": 1.0, "radius_scale": 1.0, "kappa": detector.kappa,
-              "sin2_theta_w": float(physics.get("sin2_theta_w", default_sin2))}
+              "sin2_theta_w": sin2}
     return Experiment(config.get("name", "experiment"), config.get("setup", "custom"),
                       config.get("group", config["source"]["type"]), beams, detector, options,
                       params, config)

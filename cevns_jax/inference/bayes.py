@@ -87,7 +87,9 @@ in more than 1 % of the transitions.
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import re
 import time
 import warnings
@@ -105,10 +107,13 @@ from numpyro.infer.util import unconstrain_fn
 
 from .. import likelihood as L
 from ..effective_moments import beam_flavours, flavour_mu2, tmm_mu2
-from ..moments import DEFAULT_OSCILLATION, OscillationParameters
+from ..likelihood.counting import binned_poisson_measurement, total_count_measurement
+from ..likelihood.physics_model import FlavourMoments, MassStateBeam, TransitionMoments
+from ..moments import DEFAULT_OSCILLATION, OscillationParameters, solar_mass_probabilities
 from ..precision import require_x64
 from .fit import MODULUS, PHASE, minimize, profile_nuisances, uniform_starts
 from .limits import upper_limit
+from .profile_likelihood import upper_limit as profile_upper_limit
 
 __all__ = [
     "ConvergenceWarning",
@@ -869,33 +874,59 @@ def _chi2_profiled_mu2(problem: PosteriorProblem, mu2_list):
                                                                      mu2_list))
 
 
+def likelihood_measurement(meas: Measurement):
+    """The same statistic as a :class:`cevns_jax.likelihood.Measurement` (nuisances profiled,
+    named ``<slug>/<nuisance>``), so frequentist questions go through
+    :mod:`cevns_jax.inference.profile_likelihood` like every other driver's."""
+    o = meas.options
+    sm, em = np.sum(meas.sm, axis=1), np.sum(meas.em, axis=1)
+    beams = meas.flavours
+    if meas.pe1_2nu is not None:
+        p = np.asarray(solar_mass_probabilities(meas.pe1_2nu))
+        beams = tuple(MassStateBeam("solar", *p) if f == "nue_solar" else f for f in beams)
+    if meas.statistic == "eq34":
+        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
+                                      variance=float(meas.n_obs) + o["b_0n"] + 2.0 * o["b_ss"],
+                                      signal_sigma=o["sigma_a1"], background=o["b_0n"],
+                                      background_sigma=o["sigma_a2"])
+    elif meas.statistic == "eq35":
+        variance = float(L.single_nuisance_variance(float(meas.n_obs), o["sigma_stat"],
+                                                    o["denominator"]))
+        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
+                                      variance=variance, signal_sigma=o["sigma_sys"])
+    elif meas.statistic == "poisson":
+        out = binned_poisson_measurement(meas.label, beams, meas.sm, meas.em, n_obs=meas.n_obs,
+                                         background=o["background"],
+                                         signal_sigma=o["sigma_norm"])
+    else:
+        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
+                                      variance=float(o["sigma"]) ** 2, signal_sigma=1.0,
+                                      treatment="fixed")
+    return out.prefixed(meas.slug)
+
+
+def physics_model(problem: PosteriorProblem):
+    """The problem's moment model as a :mod:`cevns_jax.likelihood.physics_model` model."""
+    if problem.model == "tmm":
+        return TransitionMoments(problem.osc)
+    return FlavourMoments(problem.osc)
+
+
+#: Result name of each modulus -> parameter name of the physics model.
+_MODEL_PARAMETER = {"Lambda1": "lambda1", "Lambda2": "lambda2", "Lambda3": "lambda3",
+                    "mu_e": "mu_e", "mu_mu": "mu_mu", "mu_tau": "mu_tau"}
+
+
 def _single_parameter_limits(problem: PosteriorProblem, level: float = 2.71) -> dict:
-    """One-parameter limits, other moduli 0 and phases 0 (paper 000 Table II convention).
-
-    With the phases fixed, mu_b^2 is a homogeneous quadratic in the moduli (Eqs. 5-9), so
-    along one axis mu_b^2(x) = x^2 mu_b^2(1): the per-beam coefficients are evaluated once
-    with the model's own function and the scan only re-evaluates the cheap statistic.
-    """
-    out = {}
-    base = _theta_from(problem, {})
-    grid = np.geomspace(1e-4, 1e7, 111)
-    for i, name in enumerate(problem.moduli_names):
-        theta = dict(base)
-        theta["moduli"] = base["moduli"].at[i].set(1.0)
-        unit = [np.asarray(_mu2(problem, m, theta)) for m in problem.measurements]
-
-        def chi2_of_x(x, unit=unit):
-            return _chi2_profiled_mu2(problem, [x**2 * u for u in unit])
-
-        values = np.asarray(jax.jit(jax.vmap(chi2_of_x))(jnp.asarray(grid)))
-        c0 = float(jax.jit(chi2_of_x)(0.0))
-        above = np.nonzero(np.isfinite(values) & (values - min(c0, values.min()) >= level))[0]
-        if above.size == 0:
-            out[name] = float("nan")  # no sensitivity (e.g. mu_tau at short baseline)
-            continue
-        lim = upper_limit(chi2_of_x, level, (0.0, float(grid[above[0]])), max_expand=40)
-        out[name] = lim.value if lim.valid else float("nan")
-    return out
+    """One-parameter limits, other moduli 0 and phases 0 (paper 000 Table II convention),
+    through :func:`cevns_jax.inference.profile_likelihood.upper_limit`; NaN where the
+    data have no sensitivity below 1e7 (e.g. mu_tau at short baseline)."""
+    combined = functools.reduce(operator.add, [likelihood_measurement(m)
+                                               for m in problem.measurements])
+    model = physics_model(problem)
+    return {name: profile_upper_limit(combined, model, _MODEL_PARAMETER[name], level=level,
+                                      upper=1.0e7).value
+            for name in problem.moduli_names}
 
 
 def frequentist_limits(problem: PosteriorProblem, level: float = 2.71, *,
@@ -1797,9 +1828,6 @@ def _cmd_posterior(args) -> int:
     if args.output:
         figures = {}
         if not args.no_plot:
-            import matplotlib
-
-            matplotlib.use("Agg")
             figures["corner.png"] = corner_plot(result, frequentist=frequentist,
                                                 truth=problem.truth)
         paths = save_result(result, args.output, frequentist=frequentist, figures=figures)

@@ -25,16 +25,12 @@ every kept axis set: 1-D profiles, 2-D maps, phase-resolved maps) and checkpoint
 output directory (format: :mod:`cevns_jax.inference.scan_io`), so a 1e8-point scan needs
 memory for one chunk only and can be interrupted and resumed.
 
-The drivers (:func:`run_scan`, :func:`evaluate_points`) jit; everything else is pure.
+The drivers (:func:`run_scan`, :func:`evaluate_points`, in :mod:`.scan_run`) jit; everything
+else is pure.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import math
-import os
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,15 +43,18 @@ from ..effective_moments import TMM_BEAM_PRESETS, beam_flavours
 from ..likelihood import EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance, paper000_statistic
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
-from . import scan_io
 from .scan_io import AXIS_LABELS, AXIS_UNITS, ScanResult, load  # noqa: F401  (re-export)
+from .scan_outputs import (Limit, delta_chi2_level, phase_extremes,  # noqa: F401  (re-export)
+                           plot_profiles, plot_regions, profile_limit, refine_limit,
+                           region_contours)
 
 __all__ = [
     "TMM_AXES", "NUISANCE_AXES", "quadratic_form_matrix", "quadratic_coefficients",
     "mu2_quadratic", "mu2_from_coefficients", "eq35_statistic", "eq34_statistic",
     "default_statistic", "ScanTerm", "ScanModel", "build_scan_model", "make_grid",
-    "evaluate_points", "run_scan", "load", "ScanResult", "delta_chi2_level", "profile_limit",
-    "region_contours", "phase_extremes", "plot_profiles", "plot_regions", "register_cli",
+    "evaluate_points", "run_scan", "estimate_resources", "MAX_POINTS", "load", "ScanResult",
+    "delta_chi2_level", "profile_limit", "refine_limit", "Limit", "region_contours",
+    "phase_extremes", "plot_profiles", "plot_regions",
 ]
 
 #: The TMM axes, in grid order: moduli in units of 1e-10 mu_B, phases in rad.
@@ -63,6 +62,18 @@ TMM_AXES = ("lambda1", "lambda2", "lambda3", "xi1", "xi3", "delta_cp")
 #: Shape-nuisance axes of the full path (common to all experiments of a combination).
 #: ``kappa_scale`` multiplies every isotope's default Lindhard kappa.
 NUISANCE_AXES = ("flux_scale", "radius_scale", "kappa_scale", "sin2_theta_w")
+#: Admissible (open) interval of each nuisance value: a zero radius or kappa scale makes the
+#: form factor or quenching singular (NaN gradients), sin^2 theta_W is a squared sine.
+_NUISANCE_RANGES = {"flux_scale": (0.0, np.inf), "radius_scale": (0.0, np.inf),
+                    "kappa_scale": (0.0, np.inf), "sin2_theta_w": (0.0, 1.0)}
+
+
+def _check_nuisance(name, values):
+    lo, hi = _NUISANCE_RANGES[name]
+    v = np.asarray(values, dtype=np.float64)
+    if not np.all((v > lo) & (v < hi)):
+        raise ValueError(f"{name}: values must lie in ({lo:g}, {hi:g}), got "
+                         f"{v[~((v > lo) & (v < hi))][:3].tolist()}")
 _N_COEF = 9
 
 # ---------------------------------------------------------------------------
@@ -276,6 +287,8 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     bad = [k for k in params if k not in NUISANCE_AXES]
     if bad:
         raise ValueError(f"unknown nuisance parameter(s) {bad}; known: {NUISANCE_AXES}")
+    for k, v in params.items():
+        _check_nuisance(k, v)
     priors = dict(priors or {})
     for k, (mean, sigma) in priors.items():
         if k not in NUISANCE_AXES or not sigma > 0:
@@ -385,546 +398,18 @@ def make_grid(path="template", **axes) -> dict:
                 raise ValueError(f"axis {name} must be a non-empty finite 1-D array, got {v!r}")
             if name.startswith("lambda") and np.any(v < 0):
                 raise ValueError(f"axis {name}: moduli must be >= 0, got min {v.min()}")
+            if name in NUISANCE_AXES:
+                _check_nuisance(name, v)
+            if np.any(np.diff(v) <= 0):
+                i = int(np.argmax(np.diff(v) <= 0))
+                raise ValueError(f"axis {name} must be strictly increasing, but value "
+                                 f"{float(v[i + 1])!r} follows {float(v[i])!r}; give it as "
+                                 "lo:hi:n with lo < hi")
             grid[name] = v
         elif name in TMM_AXES:
             grid[name] = np.zeros(1)
     return grid
 
 
-@dataclass(frozen=True)
-class _Layout:
-    names: tuple
-    shape: tuple
-    n_inner_axes: int
-
-    @property
-    def outer_shape(self):
-        return self.shape[:len(self.shape) - self.n_inner_axes]
-
-    @property
-    def inner_shape(self):
-        return self.shape[len(self.shape) - self.n_inner_axes:]
-
-    @property
-    def n_rows(self):
-        return int(np.prod(self.outer_shape, dtype=np.int64))
-
-    @property
-    def inner_size(self):
-        return int(np.prod(self.inner_shape, dtype=np.int64))
-
-
-def _choose_layout(grid, inner_max, path):
-    """Inner block = the trailing axes whose product is <= ``inner_max`` (template path).
-
-    The layout depends on the grid only, never on the batch size: the per-point arithmetic is
-    then the same compiled loop whatever the chunking or sharding, so results are bitwise
-    identical (a different broadcast layout may round differently, e.g. through FMA use)."""
-    names, shape = tuple(grid), tuple(len(v) for v in grid.values())
-    k = 0
-    if path == "template":
-        size = 1
-        while k < len(shape) and size * shape[-1 - k] <= inner_max:
-            size *= shape[-1 - k]
-            k += 1
-    return _Layout(names, shape, k)
-
-
-def _normalise_keep(keep, names):
-    if keep is None:
-        singles = [(n,) for n in names]
-        pairs = list(itertools.combinations(names, 2))
-        keep = singles + pairs
-    out = []
-    for k in keep:
-        k = (k,) if isinstance(k, str) else tuple(k)
-        unknown = [n for n in k if n not in names]
-        if unknown or not k:
-            raise ValueError(f"keep entry {k}: unknown axes {unknown}; axes are {names}")
-        ordered = tuple(n for n in names if n in k)
-        if ordered not in out:
-            out.append(ordered)
-    return out
-
-
-def _make_block(model, layout, keeps, path, store_values):
-    """The chunk kernel: rows (r,) -> dict of chunk reductions (and values)."""
-    names, n_inner = layout.names, layout.n_inner_axes
-    outer_names = names[:len(names) - n_inner]
-    inner_names = names[len(names) - n_inner:]
-    outer_shape, inner_shape, n_rows = layout.outer_shape, layout.inner_shape, layout.n_rows
-    nd = 1 + n_inner
-
-    def place(name, table, idx):
-        """Broadcastable view of an axis table (n, *extra) for the (r, *inner) block."""
-        extra = table.shape[1:]
-        if name in outer_names:
-            v = table[idx[outer_names.index(name)]]
-            return v.reshape((v.shape[0],) + (1,) * n_inner + extra)
-        j = inner_names.index(name)
-        shape = [1] * nd
-        shape[1 + j] = table.shape[0]
-        return table.reshape(tuple(shape) + extra)
-
-    def values(rows, tables):
-        """chi^2 of the (rows, *inner) block; rows past the grid give +inf."""
-        valid = rows < n_rows
-        rows_c = jnp.where(valid, rows, 0)
-        idx = jnp.unravel_index(rows_c, outer_shape) if outer_names else ()
-        if path == "template":
-            m1, m2, m3 = (place(n, tables[n], idx) for n in ("lambda1", "lambda2", "lambda3"))
-            c1, s1 = place("xi1", tables["cos_xi1"], idx), place("xi1", tables["sin_xi1"], idx)
-            c3, s3 = place("xi3", tables["cos_xi3"], idx), place("xi3", tables["sin_xi3"], idx)
-            coef = place("delta_cp", tables["coef"], idx)      # (..., n_groups, 9)
-            basis = _basis(m1, m2, m3, c1, s1, c3, s3)
-            mu2 = [sum(coef[..., g, k] * b for k, b in enumerate(basis))
-                   for g in range(len(model.groups))]
-            chi2 = _chi2_from_mu2(model, mu2)
-            chi2 = jnp.broadcast_to(chi2, (rows.shape[0],) + inner_shape)
-        else:
-            v = {n: tables[n][idx[i]] for i, n in enumerate(outer_names)}
-            chi2 = jax.vmap(lambda p: _full_chi2_point(model, p))(v)
-        return jnp.where(valid.reshape((-1,) + (1,) * n_inner), chi2, jnp.inf), idx, valid
-
-    def block(rows, tables):
-        chi2, idx, valid = values(rows, tables)
-        rows_c = jnp.where(valid, rows, 0)
-        out = {}
-        for keep in keeps:
-            red_inner = tuple(1 + j for j, n in enumerate(inner_names) if n not in keep)
-            x = jnp.min(chi2, axis=red_inner) if red_inner else chi2
-            keep_outer = [n for n in outer_names if n in keep]
-            if keep_outer:
-                dims = tuple(outer_shape[outer_names.index(n)] for n in keep_outer)
-                seg = jnp.ravel_multi_index(tuple(idx[outer_names.index(n)] for n in keep_outer),
-                                            dims, mode="clip")
-                nseg = int(np.prod(dims))
-                seg = jnp.where(valid, seg, nseg)          # out of range: dropped
-                x = jax.ops.segment_min(x, seg, num_segments=nseg)
-                x = x.reshape(dims + x.shape[1:])
-            else:
-                x = jnp.min(x, axis=0)
-            out[scan_io.reduction_key(keep)] = x
-        # best point: a plain min per row, then an argmin over the rows and one over the best
-        # row's block, recomputed (an argmin over the whole chunk is a slow variadic
-        # reduction on CPU, and reading chi2 back would keep it from fusing)
-        best_row = jnp.argmin(jnp.min(chi2.reshape(chi2.shape[0], -1), axis=1))
-        if store_values:  # chi2 is written out anyway: read the best row back
-            best_values = chi2[best_row].reshape(-1)
-        else:
-            best_values = values(rows[best_row][None], tables)[0].reshape(-1)
-        best_inner = jnp.argmin(best_values)
-        out["chi2_min"] = best_values[best_inner]
-        out["argmin"] = rows_c[best_row] * layout.inner_size + best_inner
-        if store_values:
-            out["values"] = chi2
-        return out
-
-    return block
-
-
-def _tables(model, grid, path):
-    t = {n: jnp.asarray(v) for n, v in grid.items()}
-    if path == "template":
-        t["cos_xi1"], t["sin_xi1"] = jnp.cos(t["xi1"]), jnp.sin(t["xi1"])
-        t["cos_xi3"], t["sin_xi3"] = jnp.cos(t["xi3"]), jnp.sin(t["xi3"])
-        t["coef"] = jax.jit(model.coefficients)(t["delta_cp"])
-        t = {k: t[k] for k in ("lambda1", "lambda2", "lambda3", "cos_xi1", "sin_xi1", "cos_xi3",
-                               "sin_xi3", "coef")}
-    return t
-
-
-def _mesh(devices):
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    devices = list(devices if devices is not None else jax.devices())
-    mesh = Mesh(np.array(devices), ("batch",))
-    return NamedSharding(mesh, PartitionSpec("batch")), NamedSharding(mesh, PartitionSpec()), len(devices)
-
-
-def _merge(acc, chunk, keeps):
-    for keep in keeps:
-        key = scan_io.reduction_key(keep)
-        np.minimum(acc[key], chunk[key], out=acc[key])
-    m = float(chunk["chi2_min"])
-    if m < float(acc["chi2_min"]):      # strict: keeps the first occurrence (C order)
-        acc["chi2_min"] = np.float64(m)
-        acc["argmin"] = np.int64(chunk["argmin"])
-
-
-def _meta(model, grid, layout, keeps, path, store_values):
-    return {
-        "format": scan_io.FORMAT,
-        "axes": [{"name": n, "unit": AXIS_UNITS[n], "values": [float(x) for x in v]}
-                 for n, v in grid.items()],
-        "path": path,
-        "experiments": model.describe(),
-        "flavour_groups": list(model.groups),
-        "oscillation": {k: float(v) for k, v in model.osc._asdict().items()},
-        "quadrature": {"n_recoil": model.quad.n_recoil, "n_energy": model.quad.n_energy},
-        "nuisance_params": {k: float(np.asarray(v).ravel()[0]) if np.size(v) == 1 else
-                            [float(x) for x in np.ravel(v)] for k, v in model.params.items()},
-        "priors": {k: list(map(float, v)) for k, v in model.priors.items()},
-        "layout": {"inner_axes": list(layout.names[len(layout.names) - layout.n_inner_axes:]),
-                   "n_rows": layout.n_rows, "inner_size": layout.inner_size},
-        "keep": [list(k) for k in keeps],
-        "store_values": bool(store_values),
-    }
-
-
-_COMPARE = ("axes", "path", "experiments", "flavour_groups", "oscillation", "quadrature",
-            "nuisance_params", "priors", "layout", "keep", "store_values")
-
-
-#: compiled kernels kept per process (chunk kernels of run_scan, point kernels of
-#: evaluate_points); the oldest is dropped beyond this many
-_KERNEL_CACHE_SIZE = 8
-_CHUNK_KERNELS: dict = {}
-
-
-def _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk, row_sharding, repl,
-                  tables):
-    """The compiled chunk kernel, built once per model and scan layout (bounded cache), so
-    repeated scans of the same shape skip compilation and first-execution costs."""
-    key = (id(model), layout, tuple(keeps), path, store_values, rows_per_chunk, row_sharding,
-           tuple((k, v.shape) for k, v in tables.items()))
-    if key not in _CHUNK_KERNELS:
-        kernel = jax.jit(_make_block(model, layout, keeps, path, store_values),
-                         in_shardings=(row_sharding, repl))
-        rows = jax.ShapeDtypeStruct((rows_per_chunk,), jnp.int64, sharding=row_sharding)
-        _CHUNK_KERNELS[key] = (model, kernel.lower(rows, tables).compile())
-        while len(_CHUNK_KERNELS) > _KERNEL_CACHE_SIZE:
-            _CHUNK_KERNELS.pop(next(iter(_CHUNK_KERNELS)))
-    return _CHUNK_KERNELS[key][1]
-
-
-def run_scan(model: ScanModel, grid: dict, *, output=None, batch_size=1 << 20, keep=None,
-             path="template", store_values=False, resume=True, progress=True, devices=None,
-             max_chunks=None, timing=None, inner_max=1 << 16) -> ScanResult:
-    """Chunked, sharded, resumable Delta chi^2 scan over a product grid (the jitted driver).
-
-    ``grid``: from :func:`make_grid` (canonical axis order). ``batch_size``: points per chunk
-    (the trailing axes whose product fits form the dense inner block; rows of the leading axes
-    fill the rest, rounded up to a multiple of the device count). ``keep``: axis sets to
-    reduce to (min over all others); default every single axis and every pair. ``output``:
-    directory for the checkpointed results (:mod:`scan_io`); with ``resume`` an existing scan
-    of the same configuration continues where it stopped, else it is overwritten.
-    ``devices``: the devices to shard over (default ``jax.devices()``). ``max_chunks``: stop
-    after that many chunks (time slicing; the state is saved). ``timing``: a dict filled with
-    ``compile_s``, ``run_s``, ``n_points_done``. ``inner_max``: largest dense inner block
-    (the trailing axes whose product fits; part of the stored layout, so keep it on resume).
-    """
-    require_x64()
-    if path not in ("template", "full"):
-        raise ValueError(f"path must be 'template' or 'full', got {path!r}")
-    if list(grid) != [n for n in TMM_AXES + NUISANCE_AXES if n in grid] or \
-            any(n not in grid for n in TMM_AXES):
-        raise ValueError(f"grid axes {list(grid)} are not in canonical order with every TMM "
-                         "axis; build the grid with make_grid()")
-    if path == "template" and any(n in grid for n in NUISANCE_AXES):
-        raise ValueError("nuisance axes need path='full' (the template path fixes them)")
-    if not int(batch_size) >= 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
-    layout = _choose_layout(grid, int(inner_max), path)
-    keeps = _normalise_keep(keep, layout.names)
-    row_sharding, repl, n_dev = _mesh(devices)
-    rows_per_chunk = max(1, int(batch_size) // layout.inner_size)
-    rows_per_chunk = -(-rows_per_chunk // n_dev) * n_dev
-    meta = _meta(model, grid, layout, keeps, path, store_values)
-
-    acc = None
-    if output is not None:
-        os.makedirs(output, exist_ok=True)
-        if resume and os.path.exists(os.path.join(output, scan_io.META_FILE)):
-            old = scan_io.read_meta(output)
-            diff = [k for k in _COMPARE if json.loads(json.dumps(meta[k])) != old.get(k)]
-            if diff:
-                raise ValueError(f"{output}: existing scan differs in {diff}; use resume=False "
-                                 "or another directory")
-            acc = scan_io.read_state(output)
-        else:
-            if os.path.exists(os.path.join(output, scan_io.STATE_FILE)):
-                os.remove(os.path.join(output, scan_io.STATE_FILE))
-            meta.update(created=time.strftime("%Y-%m-%dT%H:%M:%S"), jax_version=jax.__version__)
-            scan_io.write_meta(output, meta)
-    if acc is None:
-        acc = {scan_io.reduction_key(k): np.full(tuple(layout.shape[layout.names.index(n)]
-                                                       for n in k), np.inf) for k in keeps}
-        acc.update(rows_done=np.int64(0), chi2_min=np.float64(np.inf), argmin=np.int64(-1))
-    values = None
-    if store_values:
-        values = (scan_io.open_values(output, layout.shape, create=int(acc["rows_done"]) == 0)
-                  if output is not None else np.full(layout.shape, np.nan))
-        flat_values = values.reshape(-1)
-
-    tables = jax.device_put(_tables(model, grid, path), repl)
-    n_rows = layout.n_rows
-    start = int(acc["rows_done"])
-    starts = list(range(start, n_rows, rows_per_chunk))
-    if max_chunks is not None:
-        starts = starts[:int(max_chunks)]
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_rows * layout.inner_size, initial=start * layout.inner_size,
-                   unit="pt", unit_scale=True, desc="scan", leave=False)
-    t_compile = time.perf_counter()
-    kernel = _chunk_kernel(model, layout, keeps, path, store_values, rows_per_chunk,
-                           row_sharding, repl, tables)
-    compile_s = time.perf_counter() - t_compile
-    t0 = time.perf_counter()
-
-    def dispatch(s):
-        rows = jax.device_put(np.arange(s, s + rows_per_chunk, dtype=np.int64), row_sharding)
-        return kernel(rows, tables)
-
-    pending = dispatch(starts[0]) if starts else None
-    try:
-        for i, s in enumerate(starts):
-            current = pending
-            # dispatch the next chunk before reading this one (overlaps host and device work)
-            pending = dispatch(starts[i + 1]) if i + 1 < len(starts) else None
-            chunk = jax.device_get(current)
-            n_here = min(rows_per_chunk, n_rows - s)
-            if store_values:
-                flat_values[s * layout.inner_size:(s + n_here) * layout.inner_size] = \
-                    chunk["values"][:n_here].reshape(-1)
-            _merge(acc, chunk, keeps)
-            acc["rows_done"] = np.int64(s + n_here)
-            if output is not None:
-                if store_values and hasattr(values, "flush"):
-                    values.flush()
-                scan_io.write_state(output, acc)
-            if bar is not None:
-                bar.update(n_here * layout.inner_size)
-    finally:
-        if bar is not None:
-            bar.close()
-    run_s = time.perf_counter() - t0
-    if timing is not None:
-        timing.update(compile_s=compile_s, run_s=run_s, rows_per_chunk=rows_per_chunk,
-                      n_points_done=(int(acc["rows_done"]) - start) * layout.inner_size,
-                      n_devices=n_dev)
-    if output is not None:
-        res = scan_io.load(output)
-        return res
-    axes = dict(grid)
-    argmin = int(acc["argmin"])
-    best = ({n: float(v[i]) for (n, v), i in zip(axes.items(), np.unravel_index(argmin, layout.shape))}
-            if argmin >= 0 else {})
-    reductions = {k: acc[scan_io.reduction_key(k)] for k in keeps}
-    return ScanResult(axes, reductions, float(acc["chi2_min"]), best, int(np.prod(layout.shape)),
-                      int(acc["rows_done"]) >= n_rows, meta, values)
-
-
-_POINT_KERNELS: dict = {}
-
-
-def _point_kernel(model, path, row_sharding):
-    """The jitted, vmapped chi^2 of one model and path, built once per (model, path, devices)
-    so that repeated :func:`evaluate_points` calls reuse the compiled code."""
-    key = (id(model), path, row_sharding)
-    if key not in _POINT_KERNELS:
-        one = _template_chi2_point if path == "template" else _full_chi2_point
-        kernel = jax.jit(jax.vmap(lambda v: one(model, v)), in_shardings=(row_sharding,))
-        _POINT_KERNELS[key] = (model, kernel)  # holding the model keeps its id unique
-        while len(_POINT_KERNELS) > _KERNEL_CACHE_SIZE:
-            _POINT_KERNELS.pop(next(iter(_POINT_KERNELS)))
-    return _POINT_KERNELS[key][1]
-
-
-def evaluate_points(model: ScanModel, points: dict, *, path="template", batch_size=4096,
-                    devices=None):
-    """Raw chi^2 at a sample of points (``{axis: (N,) array}``; missing TMM axes = 0, missing
-    nuisance axes = the model's values), chunked and sharded like :func:`run_scan`."""
-    require_x64()
-    if path not in ("template", "full"):
-        raise ValueError(f"path must be 'template' or 'full', got {path!r}")
-    allowed = TMM_AXES + (NUISANCE_AXES if path == "full" else ())
-    unknown = [k for k in points if k not in allowed]
-    if unknown:
-        raise ValueError(f"unknown point coordinate(s) {unknown} for the {path} path")
-    n = len(next(iter(points.values())))
-    cols = {k: np.broadcast_to(np.asarray(points.get(k, 0.0), dtype=np.float64), (n,))
-            for k in TMM_AXES}
-    cols.update({k: np.asarray(points[k], dtype=np.float64) for k in NUISANCE_AXES if k in points})
-    row_sharding, _, n_dev = _mesh(devices)
-    bs = -(-min(int(batch_size), max(n, 1)) // n_dev) * n_dev
-    kernel = _point_kernel(model, path, row_sharding)
-    out = np.empty(n)
-    for s in range(0, n, bs):
-        e = min(s + bs, n)
-        chunk = {k: np.concatenate([c[s:e], np.repeat(c[e - 1:e], bs - (e - s))])
-                 for k, c in cols.items()}
-        out[s:e] = np.asarray(kernel(jax.device_put(chunk, row_sharding)))[:e - s]
-    return out
-
-
-# ---------------------------------------------------------------------------
-# outputs: levels, limits, contours, CP-phase envelopes, plots
-# ---------------------------------------------------------------------------
-
-
-def delta_chi2_level(cl=0.9, dof=1) -> float:
-    """Delta chi^2 threshold of a C.L. for ``dof`` parameters (2.71 / 4.61 at 90 %, dof 1 / 2)."""
-    from scipy.stats import chi2
-
-    if not 0.0 < cl < 1.0:
-        raise ValueError(f"cl must be in (0, 1), got {cl!r}")
-    if not (isinstance(dof, int) and dof >= 1):
-        raise ValueError(f"dof must be a positive integer, got {dof!r}")
-    return float(chi2.ppf(cl, dof))
-
-
-def profile_limit(x, delta, level=2.71):
-    """Upper limit from a 1-D Delta chi^2 profile: the last upward crossing of ``level``,
-    linearly interpolated; NaN if the profile never exceeds ``level``."""
-    x = np.asarray(x, float)
-    d = np.asarray(delta, float)
-    above = d > level
-    if not above.any():
-        return float("nan")
-    i = len(d) - 1
-    while i > 0 and above[i]:
-        i -= 1
-    if above[i]:
-        return float(x[0])
-    j = i + 1
-    return float(x[i] + (level - d[i]) * (x[j] - x[i]) / (d[j] - d[i]))
-
-
-def region_contours(result: ScanResult, x: str, y: str, *, cl=0.9, dof=2, level=None, delta=None):
-    """Contour lines of the 2-D profile in the (x, y) plane at a C.L. (default 90 %, 2 dof:
-    4.61, as in paper 000 Figs. 4-7); ``delta`` overrides the map (shape (n_x, n_y))."""
-    from .limits import contour_lines
-
-    level = delta_chi2_level(cl, dof) if level is None else float(level)
-    z = result.profile(x, y) if delta is None else np.asarray(delta)
-    return contour_lines(result.axes[x], result.axes[y], z.T, level)
-
-
-def phase_extremes(result: ScanResult, x: str, y: str, phases=("xi1", "xi3", "delta_cp")):
-    """Worst and best case over the CP phases (paper 000 Fig. 7, Sect. 5): for each (x, y),
-    Delta chi^2 minimised over the other moduli, then min (worst case: the phases that hide
-    the moments best, largest allowed region) and max (best case) over the phase axes.
-    Needs the scan to keep (x, y, *phases) or store values. Returns (worst, best), (n_x, n_y)."""
-    phases = tuple(p for p in phases if p in result.axes and len(result.axes[p]) > 1)
-    cube = result.profile(x, y, *phases)
-    axes = tuple(range(2, 2 + len(phases)))
-    return cube.min(axis=axes), cube.max(axis=axes)
-
-
-def plot_profiles(result: ScanResult, names=("lambda1", "lambda2", "lambda3"), ax=None, cl=0.9):
-    """1-D Delta chi^2 profiles with the C.L. line (units 1e-10 mu_B for moduli)."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
-    for n in names:
-        ax.plot(result.axes[n], result.profile(n), label=AXIS_LABELS[n].split(" [")[0])
-    ax.axhline(delta_chi2_level(cl, 1), color="k", ls=":", label=f"{100 * cl:.0f}% C.L. (1 dof)")
-    ax.set_xlabel(r"$|\Lambda_i|$ [$10^{-10}\,\mu_B$]" if all(n.startswith("lambda") for n in names)
-                  else AXIS_LABELS[names[0]])
-    ax.set_ylabel(r"$\Delta\chi^2$")
-    ax.legend()
-    return ax
-
-
-def plot_regions(result: ScanResult, x: str, y: str, maps: dict, ax=None, cl=0.9, dof=2):
-    """Draw the C.L. contour of each Delta chi^2 map in ``maps`` ({label: (n_x, n_y)})."""
-    import matplotlib.pyplot as plt
-
-    ax = ax or plt.gca()
-    level = delta_chi2_level(cl, dof)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (label, z) in enumerate(maps.items()):
-        lines = region_contours(result, x, y, level=level, delta=z)
-        for k, line in enumerate(lines):
-            ax.plot(line[:, 0], line[:, 1], color=colours[i % len(colours)],
-                    label=label if k == 0 else None)
-    ax.set_xlabel(AXIS_LABELS[x])
-    ax.set_ylabel(AXIS_LABELS[y])
-    ax.set_title(f"{100 * cl:.0f}% C.L. ({dof} dof)")
-    ax.legend(fontsize="small")
-    return ax
-
-
-# ---------------------------------------------------------------------------
-# command line: cevns-jax scan
-# ---------------------------------------------------------------------------
-
-
-def _parse_number(text):
-    t = text.strip().lower()
-    if t.endswith("pi"):
-        head = t[:-2].strip().rstrip("*")
-        return (float(head) if head else 1.0) * math.pi
-    return float(t)
-
-
-def parse_axis(spec: str):
-    """``name=lo:hi:n`` (n points, inclusive) or ``name=v`` or ``name=v1;v2;...`` (``pi``
-    allowed, e.g. ``delta_cp=0:2pi:8``)."""
-    name, sep, rhs = spec.partition("=")
-    if not sep:
-        raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
-    parts = rhs.split(":")
-    if len(parts) == 3:
-        lo, hi, n = _parse_number(parts[0]), _parse_number(parts[1]), int(parts[2])
-        return name.strip(), np.linspace(lo, hi, n)
-    if len(parts) == 1:
-        return name.strip(), np.array([_parse_number(p) for p in rhs.split(";")])
-    raise ValueError(f"axis spec {spec!r}: expected name=lo:hi:n or name=value")
-
-
-def _cmd_scan(args) -> int:
-    from ..experiments import build_experiment, get_config
-
-    exps = [build_experiment(get_config(*(s.split(":") + ["current"])[:2]))
-            for s in args.experiments.split(",")]
-    model = build_scan_model(exps, quad=QuadratureConfig(args.nodes, args.nodes))
-    axes = dict(parse_axis(a) for a in (args.axis or []))
-    grid = make_grid(args.path, **axes)
-    keep = [tuple(k.split(",")) for k in args.keep] if args.keep else None
-    timing = {}
-    res = run_scan(model, grid, output=args.output, batch_size=args.batch_size, keep=keep,
-                   path=args.path, store_values=args.store_values, resume=not args.restart,
-                   progress=not args.no_progress, max_chunks=args.max_chunks, timing=timing)
-    print(f"{res.n_points} grid points, chi2_min = {res.chi2_min:.6g} at {res.best}")
-    print(f"compile {timing['compile_s']:.2f} s, run {timing['run_s']:.2f} s "
-          f"({timing['n_points_done'] / max(timing['run_s'], 1e-12):.3g} points/s)")
-    level = delta_chi2_level(args.cl, 1)
-    for n in ("lambda1", "lambda2", "lambda3"):
-        if len(res.axes[n]) > 1 and (n,) in res.reductions:
-            lim = profile_limit(res.axes[n], res.profile(n), level)
-            print(f"  |{n}| < {lim:.4g} x 1e-10 mu_B ({100 * args.cl:.0f}% C.L., others profiled)")
-    if args.output:
-        print(f"results in {args.output} (format {scan_io.FORMAT}, see docs/scans.md)")
-    if not res.complete:
-        print("scan incomplete: rerun the same command to resume")
-    return 0
-
-
-def register_cli(subparsers):
-    """Add the ``scan`` subcommand to an argparse ``subparsers`` object."""
-    p = subparsers.add_parser("scan", help="chunked Delta chi^2 scan of the TMM space",
-                              description=(__doc__ or "").splitlines()[0])
-    p.add_argument("--experiments", default="CONUS:current",
-                   help="comma-separated NAME:SETUP list (chi^2 summed)")
-    p.add_argument("--axis", action="append", metavar="NAME=LO:HI:N",
-                   help="grid axis (repeatable), e.g. lambda1=0:3:31 delta_cp=0:2pi:8; "
-                        "missing TMM axes are fixed at 0")
-    p.add_argument("--path", choices=("template", "full"), default="template")
-    p.add_argument("--output", metavar="DIR", help="checkpoint/result directory (resumable)")
-    p.add_argument("--batch-size", type=int, default=1 << 20, help="points per chunk")
-    p.add_argument("--keep", action="append", metavar="A,B",
-                   help="axis set to keep in the reductions (default: all singles and pairs)")
-    p.add_argument("--store-values", action="store_true", help="also write every chi^2 value")
-    p.add_argument("--restart", action="store_true", help="ignore an existing scan in --output")
-    p.add_argument("--max-chunks", type=int, help="stop after N chunks (resume later)")
-    p.add_argument("--nodes", type=int, default=48, help="quadrature nodes (recoil and energy)")
-    p.add_argument("--cl", type=float, default=0.9, help="confidence level of printed limits")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=_cmd_scan)
-    return p
+# the drivers (layout, compiled chunk kernels, run_scan) live in scan_run, re-exported here
+from .scan_run import MAX_POINTS, estimate_resources, evaluate_points, run_scan  # noqa: E402,F401

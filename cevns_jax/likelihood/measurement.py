@@ -83,11 +83,13 @@ class Nuisance:
             raise ValueError(f"nuisance {self.name!r}: nominal {self.nominal} outside its bounds "
                              f"[{self.lower}, {self.upper}]")
 
-    def penalty(self, value):
-        """Constraint term added to -2 ln L: ((value - nominal) / sigma)^2, or 0 if free."""
+    def penalty(self, value, centre=None):
+        """Constraint term added to -2 ln L: ((value - centre) / sigma)^2, or 0 if free. The
+        centre (the auxiliary measurement) is ``nominal`` unless given (toys vary it)."""
         if self.sigma is None:
             return jnp.zeros_like(value)
-        return ((value - self.nominal) / self.sigma) ** 2
+        centre = self.nominal if centre is None else centre
+        return ((value - centre) / self.sigma) ** 2
 
 
 @jax.tree_util.register_dataclass
@@ -138,6 +140,9 @@ class Measurement:
     channels: tuple
     nuisances: tuple = dataclasses.field(metadata=dict(static=True), default=())
     name: str = dataclasses.field(metadata=dict(static=True), default="measurement")
+    #: Centres of the Gaussian constraints ({name: value}; None: the nominal values). Toys
+    #: draw them around the true nuisances (the auxiliary measurements); a pytree leaf.
+    centres: Any = None
 
     def __post_init__(self):
         names = [n.name for n in self.nuisances]
@@ -153,6 +158,8 @@ class Measurement:
                 raise ValueError(f"shared nuisance {n.name!r} is declared differently: "
                                  f"{merged[n.name]} vs {n}")
             merged.setdefault(n.name, n)
+        if self.centres or other.centres:
+            raise ValueError("add measurements before drawing constraint centres for toys")
         return Measurement(channels=tuple(self.channels) + tuple(other.channels),
                            nuisances=tuple(merged.values()), name=f"{self.name}+{other.name}")
 
@@ -205,11 +212,43 @@ class Measurement:
         """-2 ln L (statistics of all channels + every nuisance's constraint term)."""
         full = self._full_nuisances(nu)
         value = sum(c.statistic_value(c.expected(m, full)) for c, m in zip(self.channels, mu2s))
-        return value + sum(n.penalty(full[n.name]) for n in self.nuisances)
+        centres = self.centres or {}
+        return value + sum(n.penalty(full[n.name], centres.get(n.name)) for n in self.nuisances)
+
+    def prefixed(self, prefix: str, keep=()) -> "Measurement":
+        """A copy whose nuisances are renamed ``prefix/name`` (except those in ``keep``, which
+        stay shared when measurements are added)."""
+        mapping = tuple((n.name, f"{prefix}/{n.name}") for n in self.nuisances
+                        if n.name not in keep)
+        rename = dict(mapping)
+        channels = tuple(dataclasses.replace(c, expected_fn=_Renamed(c.expected_fn, mapping))
+                         for c in self.channels)
+        nuisances = tuple(dataclasses.replace(n, name=rename.get(n.name, n.name))
+                          for n in self.nuisances)
+        return Measurement(channels, nuisances, name=f"{prefix}/{self.name}")
+
+    def canonical(self) -> "Measurement":
+        """The same likelihood with its display names blanked: measurements that differ only
+        in names and numbers then share one compiled kernel."""
+        channels = tuple(dataclasses.replace(c, name="") for c in self.channels)
+        return dataclasses.replace(self, channels=channels, name="")
 
     def asimov(self, mu2s, nu=None) -> "Measurement":
         """The measurement with its observed counts replaced by the expectation (Asimov data)."""
         return self.with_observed(self.expected(mu2s, nu))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Renamed:
+    """An expectation function seen through renamed nuisances (``(inner, outer)`` pairs)."""
+
+    fn: Callable
+    mapping: tuple
+
+    def __call__(self, data, nu):
+        inner = dict(nu)
+        inner.update({i: nu[o] for i, o in self.mapping})
+        return self.fn(data, inner)
 
 
 # ---------------------------------------------------------------------------------------------

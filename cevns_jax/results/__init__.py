@@ -1,1 +1,1 @@
-"""Drivers that fit released data sets and report results against the published numbers."""
+"""Drivers that run fits on real data and return result rows (``data_results``)."""
