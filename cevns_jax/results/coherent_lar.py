@@ -13,10 +13,10 @@ Reproduces PRL 126, 012002 (2021) (arXiv:2003.10630) from the released data
   (:class:`FlavourMoments`) and transition moments |Lambda_i| (:class:`TransitionMoments`).
   With one |Lambda_i| non-zero the effective moment of every SNS beam is |Lambda_i|^2 times
   a sum of |U_alpha j|^2 (paper 000 Eq. 9), independent of the phases xi1, xi3: the phases
-  drop out (checked numerically) and nothing is profiled over them.
+  drop out (checked numerically) and nothing is profiled over them. Limits and the 2-D
+  region come from :mod:`cevns_jax.inference.profile_likelihood`.
 
-Every one-parameter question is asked of one compiled function of the beam moments mu2_b
-(linear in x^2 for a single moment x), so each limit costs no new compilation.
+:func:`build_measurement` is the constrained measurement that combined fits use.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ import numpy as np
 from scipy import optimize
 
 from ..analyses import coherent_lar2020 as lar
+from ..inference.profile_likelihood import evaluate, upper_limit
 from ..likelihood.measurement import profile
 from ..likelihood.physics_model import FlavourMoments, TransitionMoments
 from ..precision import require_x64
 
-__all__ = ["REFERENCE", "Fitter", "fit_summary", "moment_limits", "release_template_check",
-           "timing", "data_results"]
+__all__ = ["REFERENCE", "Fitter", "build_measurement", "fit_summary", "moment_limits",
+           "release_template_check", "timing", "data_results"]
 
 REFERENCE = "COHERENT PRL 126, 012002 (2021), arXiv:2003.10630; release arXiv:2006.12659"
 ANALYSIS = "coherent_lar2020"
@@ -146,56 +147,46 @@ def release_template_check() -> dict:
             "significance": float(np.sqrt(max(q0 - chi2_min, 0.0)))}
 
 
-def _one_moment_limit(fitter, start, unit_mu2, x_max, n_grid, level=2.71):
-    """90% C.L. upper limit on x where the beam moments are x^2 unit_mu2 [(1e-10 mu_B)^2]:
-    grid minimum, refined by a bounded scalar minimisation, then Brent's root of
-    Delta(-2 ln L) = level above it."""
-    unit = jnp.asarray(unit_mu2)
-    f = lambda x: fitter.fit(start, x**2 * unit)[0]
-    xs = np.linspace(0.0, x_max, n_grid)
-    vals = np.array([f(x) for x in xs])
-    i = int(np.argmin(vals))
-    best = optimize.minimize_scalar(f, bounds=(xs[max(i - 1, 0)], xs[min(i + 1, n_grid - 1)]),
-                                    method="bounded")
-    x_min, v_min = (best.x, best.fun) if best.fun < vals[i] else (xs[i], vals[i])
-    above = np.flatnonzero((xs > x_min) & (vals - v_min >= level))
-    if above.size == 0:
-        raise RuntimeError(f"no Delta chi2 = {level} crossing up to x = {x_max}")
-    j = int(above[0])
-    return _crossing(lambda x: f(x) - v_min, max(xs[j - 1], x_min), xs[j], level), float(x_min)
-
-
 def _unit_mu2(model, name, beams):
     return np.asarray(model.mu2({name: 1.0}, beams))
 
 
+def build_measurement(quick: bool = False):
+    """The measurement for moment limits: CEvNS normalisation constrained to 1 +- 17/128
+    (``quick`` is accepted for the common interface; the templates are the same)."""
+    return lar.measurement(cevns_norm_sigma=lar.CEVNS_PREDICTION_SIGMA)
+
+
+#: Limits reported: key -> (model, parameter name) in 1e-10 mu_B.
+LIMITS = {"mu_nue": (FlavourMoments(), "mu_e"), "mu_numu": (FlavourMoments(), "mu_mu"),
+          "lambda1": (TransitionMoments(), "lambda1"), "lambda2": (TransitionMoments(), "lambda2"),
+          "lambda3": (TransitionMoments(), "lambda3")}
+
+
 def moment_limits(quick: bool = False, region: bool = False) -> dict:
-    """90% C.L. limits [1e-10 mu_B] on mu_nue, mu_numu and |Lambda_1..3| (one at a time),
-    CEvNS normalisation constrained to 17/128; ``region``: Delta(-2 ln L) on a grid of
-    (mu_nue, mu_numu)."""
+    """90% C.L. limits [1e-10 mu_B] on mu_nue, mu_numu and |Lambda_1..3| (one at a time,
+    :func:`cevns_jax.inference.profile_likelihood.upper_limit`), CEvNS normalisation
+    constrained to 17/128; ``region``: Delta(-2 ln L) on a grid of (mu_nue, mu_numu)."""
     require_x64()
-    m = lar.measurement(cevns_norm_sigma=lar.CEVNS_PREDICTION_SIGMA)
-    fitter = Fitter(m)
-    (_, nu_hat), _ = fitter.best_fit(STARTS[:1])
+    m = build_measurement(quick)
     beams = m.channels[0].beams
-    n_grid = 9 if quick else 25
-    flavour, tmm = FlavourMoments(), TransitionMoments()
-    units = {"mu_nue": _unit_mu2(flavour, "mu_e", beams),
-             "mu_numu": _unit_mu2(flavour, "mu_mu", beams)}
+    tmm = TransitionMoments()
+    out = {"units": {key: _unit_mu2(model, name, beams) for key, (model, name) in LIMITS.items()}}
     for i in (1, 2, 3):
-        unit = _unit_mu2(tmm, f"lambda{i}", beams)
         shifted = np.asarray(tmm.mu2({f"lambda{i}": 1.0, "xi1": 1.1, "xi3": -2.3}, beams))
-        if not np.allclose(unit, shifted, rtol=1e-12):
+        if not np.allclose(out["units"][f"lambda{i}"], shifted, rtol=1e-12):
             raise RuntimeError(f"|Lambda_{i}| alone: beam moments depend on the phases")
-        units[f"lambda{i}"] = unit
-    out = {"units": units}
-    for key, unit in units.items():
-        out[key] = _one_moment_limit(fitter, nu_hat, unit, 200.0, n_grid)
+    for key, (model, name) in LIMITS.items():
+        result = upper_limit(m, model, name, upper=200.0, n_grid=16 if quick else 48)
+        if not result.valid:
+            raise RuntimeError(f"limit on {name}: {result.status}")
+        out[key] = (result.value, result.x_min)
     if region:
         grid = np.linspace(0.0, 1.3 * max(out["mu_nue"][0], out["mu_numu"][0]), 13)
-        chi2 = np.array([[fitter.fit(nu_hat, a**2 * units["mu_nue"] + b**2 * units["mu_numu"])[0]
-                          for a in grid] for b in grid])
-        out["region"] = {"mu_nue": grid, "mu_numu": grid, "delta": chi2 - chi2.min()}
+        a, b = np.meshgrid(grid, grid)
+        values = evaluate(m, FlavourMoments(), {"mu_e": a.ravel(), "mu_mu": b.ravel()})
+        delta = values.reshape(a.shape)
+        out["region"] = {"mu_nue": grid, "mu_numu": grid, "delta": delta - delta.min()}
     return out
 
 
