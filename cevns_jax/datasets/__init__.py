@@ -15,6 +15,7 @@ One module per data source; this package re-exports their public names."""
 
 from .borexino import *  # noqa: F401,F403
 from .coherent_csi2017 import *  # noqa: F401,F403
+from .coherent_lar2020 import *  # noqa: F401,F403
 from .dresden2 import *  # noqa: F401,F403
 from .reactor import *  # noqa: F401,F403
 from .solar import *  # noqa: F401,F403
