@@ -7,6 +7,7 @@ COLUMNS = ("analysis", "quantity", "computed", "uncertainty", "published", "unit
 
 #: Real-data analyses run by ``cevns-jax data``: name -> results module.
 ANALYSES = {
+    "coherent_lar2020": "cevns_jax.results.coherent_lar",
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022",
     "dresden2": "cevns_jax.results.dresden2",
     "paper000_reactor_quenching": "cevns_jax.results.quenching_table",
