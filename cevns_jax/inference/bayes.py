@@ -1797,9 +1797,6 @@ def _cmd_posterior(args) -> int:
     if args.output:
         figures = {}
         if not args.no_plot:
-            import matplotlib
-
-            matplotlib.use("Agg")
             figures["corner.png"] = corner_plot(result, frequentist=frequentist,
                                                 truth=problem.truth)
         paths = save_result(result, args.output, frequentist=frequentist, figures=figures)

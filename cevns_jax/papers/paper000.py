@@ -24,19 +24,18 @@ each moves the limits):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
-from functools import partial
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import moments
-from ..effective_moments import tmm_mu2
+from ..analyses.paper000_counting import counting_measurement
 from ..experiments import build_experiment, get_config
-from ..inference.limits import bisect_crossing, upper_limit
-from ..likelihood import (EQ35_SIGMA, chi2_coherent_csi, chi2_single_nuisance,
-                         chi2_single_nuisance_unprofiled, paper000_statistic)
+from ..inference.profile_likelihood import evaluate, upper_limit
+from ..likelihood import paper000_statistic
+from ..likelihood.physics_model import TransitionMoments
 from ..quadrature import QuadratureConfig
 from ..rates import binned_templates
 
@@ -105,6 +104,8 @@ class Paper000Options:
     def __post_init__(self):
         if self.nuisance not in ("fixed", "profiled"):
             raise ValueError(f"nuisance must be 'fixed' or 'profiled', got {self.nuisance!r}")
+        if not math.isfinite(self.delta_cp):
+            raise ValueError(f"delta_cp must be a finite phase in radians, got {self.delta_cp!r}")
         if self.reactor_threshold_scale not in (None, "nr", "ee"):
             raise ValueError("reactor_threshold_scale must be None (catalogue), 'nr' or 'ee', "
                              f"got {self.reactor_threshold_scale!r}")
@@ -151,105 +152,66 @@ def experiment_counts(name: str, setup: str, options: Paper000Options) -> Experi
                             np.asarray(templates.sm.sum(1)), np.asarray(templates.em.sum(1)))
 
 
-@partial(jax.tree_util.register_dataclass, data_fields=["n_meas", "sigma"],
-         meta_fields=["kind", "nuisance", "denominator"])
-@dataclass(frozen=True)
-class Statistic:
-    """Which chi^2 of paper 000 applies, with its numbers: Eq. (34) with the COHERENT 2017
-    data, or Eq. (35) on Asimov data (``n_meas`` = N_SM, ``sigma`` = sigma_stat = sigma_sys)."""
-
-    kind: str
-    n_meas: float
-    sigma: float
-    nuisance: str
-    denominator: str
-
-    def __call__(self, n_theor):
-        if self.kind == "eq34":
-            return chi2_coherent_csi(n_theor)
-        if self.nuisance == "profiled":
-            return chi2_single_nuisance(n_theor, self.n_meas, self.sigma, self.sigma,
-                                        self.denominator)
-        return chi2_single_nuisance_unprofiled(n_theor, 0.0, self.n_meas, self.sigma,
-                                               self.sigma, self.denominator)
+def measurement(counts: ExperimentCounts, group: str, options: Paper000Options,
+                asimov: bool = False):
+    """The paper's statistic for one setup as a measurement: Eq. (34) for COHERENT CsI current
+    (unless ``asimov``), else Eq. (35) on Asimov data, with the moment in the beams of ``group``."""
+    statistic = "eq35" if asimov else paper000_statistic(counts.name, counts.setup)
+    return counting_measurement(counts.name, counts.setup, counts.flavours, counts.beams,
+                                counts.sm, counts.em, statistic, em_beams=BEAM_GROUPS[group],
+                                nuisance=options.nuisance, denominator=options.denominator)
 
 
-def statistic_for(counts: ExperimentCounts, options: Paper000Options,
-                  asimov: bool = False) -> Statistic:
-    """Eq. (34) for COHERENT CsI current (unless ``asimov``), else Eq. (35) on Asimov data."""
-    kind = "eq35" if asimov else paper000_statistic(counts.name, counts.setup)
-    return Statistic(kind, float(counts.sm.sum()), EQ35_SIGMA[counts.setup], options.nuisance,
-                     options.denominator)
-
-
-def group_mask(counts: ExperimentCounts, group: str) -> jnp.ndarray:
-    """1 for the beams of ``group``, 0 otherwise."""
-    return jnp.asarray([b in BEAM_GROUPS[group] for b in counts.beams], dtype=jnp.float64)
+def model(options: Paper000Options) -> TransitionMoments:
+    """The transition-moment model with the options' mixing and delta_CP."""
+    return TransitionMoments(options.oscillation)
 
 
 def expected_total(counts: ExperimentCounts, group: str, moduli, xi1=0.0, xi3=0.0,
                    osc=moments.DEFAULT_OSCILLATION):
     """N = sum_b SM_b + sum_{b in group} mu_b^2 EM_b (paper 000 Eqs. 26, 33)."""
-    mu2 = tmm_mu2(counts.flavours, moduli, xi1, xi3, osc)
-    return jnp.sum(counts.sm) + jnp.sum(group_mask(counts, group) * mu2 * counts.em)
+    m = measurement(counts, group, Paper000Options(), asimov=True)
+    channel = m.channels[0]
+    theta = {"lambda1": moduli[0], "lambda2": moduli[1], "lambda3": moduli[2], "xi1": xi1,
+             "xi3": xi3}
+    mu2 = TransitionMoments(osc).mu2(theta, channel.beams)
+    return channel.expected(mu2, m.nominal_nuisances())[0]
 
 
-#: Search range for one-parameter limits [1e-10 mu_B] and the monotonicity grid size.
+#: Search range for one-parameter limits [1e-10 mu_B].
 LIMIT_SEARCH_MAX = 1.0e4
-_MONOTONIC_GRID = 64
-
-
-@partial(jax.jit, static_argnames=("flavours",))
-def delta_chi2_points(moduli, em_selected, sm_total, xi1, xi3, osc, flavours, statistic):
-    """Delta chi^2 = chi^2(N(moduli)) - chi^2(N_SM) for moduli (..., 3), with em_selected
-    (..., n_beams) the unit-moment EM counts of the beams in play (zero elsewhere)."""
-    mu2 = jnp.vectorize(lambda m: tmm_mu2(flavours, m, xi1, xi3, osc),
-                        signature="(3)->(b)")(moduli)
-    signal = jnp.sum(mu2 * em_selected, axis=-1)
-    return statistic(sm_total + signal) - statistic(sm_total)
-
-
-@partial(jax.jit, static_argnames=("flavours",))
-def _bisect_limits(units, em_selected, sm_total, osc, statistic, flavours):
-    """Crossings of Delta chi^2 = 2.71 along x * units[k] on [0, LIMIT_SEARCH_MAX], and
-    Delta chi^2 on a grid below each crossing (to check that it rises monotonically)."""
-    def delta(x):
-        return delta_chi2_points(x[..., None] * units, em_selected, sm_total, 0.0, 0.0, osc,
-                                 flavours, statistic)
-
-    n = units.shape[0]
-    limits = bisect_crossing(delta, jnp.zeros(n), jnp.full(n, LIMIT_SEARCH_MAX), 2.71)
-    grid = jnp.linspace(0.0, 1.0, _MONOTONIC_GRID)[:, None] * jnp.nan_to_num(limits)[None, :]
-    return limits, delta(grid)
 
 
 def single_parameter_limits(counts: ExperimentCounts, requests, options: Paper000Options,
                             asimov: bool = False) -> np.ndarray:
     """90% C.L. limits (Delta chi^2 = 2.71) on |Lambda_i| for ``requests`` = [(group, i), ...],
-    the other moduli and all phases zero. All requests are solved in one jitted, vmapped
-    bisection; Delta chi^2 is checked to rise monotonically from the no-moment point (the
-    chi^2 minimum), otherwise the general :func:`cevns_jax.inference.limits.upper_limit`
-    solves that request."""
-    statistic = statistic_for(counts, options, asimov)
-    units = jnp.stack([jnp.zeros(3).at[i].set(1.0) for _, i in requests])
-    em_selected = jnp.stack([group_mask(counts, g) * counts.em for g, _ in requests])
-    args = (units, em_selected, jnp.sum(counts.sm), options.oscillation, statistic)
-    limits, profile = (np.asarray(a) for a in _bisect_limits(*args, counts.flavours))
-    rising = np.all(np.diff(profile, axis=0) >= 0, axis=0)
-    for k in np.flatnonzero(~rising | ~np.isfinite(limits)):
-        group, index = requests[k]
-        limits[k] = single_parameter_limit(counts, group, index, options, asimov).value
-    return limits
+    the other moduli and all phases zero (Table II). NaN where no crossing exists below
+    ``LIMIT_SEARCH_MAX`` (:func:`single_parameter_limit_results` says why)."""
+    return np.array([r.value for r in single_parameter_limit_results(counts, requests, options,
+                                                                     asimov)])
 
 
-def single_parameter_limit(counts: ExperimentCounts, group: str, index: int,
-                           options: Paper000Options, asimov: bool = False):
-    """90% C.L. limit on |Lambda_index| by the general solver (a :class:`Limit`)."""
-    chi2 = statistic_for(counts, options, asimov)
-    unit = jnp.zeros(3).at[index].set(1.0)
-    osc = options.oscillation
-    return upper_limit(lambda x: chi2(expected_total(counts, group, x * unit, osc=osc)),
-                       level=2.71, bracket=(0.0, 10.0))
+def single_parameter_limit_results(counts: ExperimentCounts, requests, options: Paper000Options,
+                                   asimov: bool = False) -> list:
+    """:class:`~cevns_jax.inference.profile_likelihood.LimitResult` for each request."""
+    return [upper_limit(measurement(counts, group, options, asimov), model(options),
+                        f"lambda{index + 1}", upper=LIMIT_SEARCH_MAX)
+            for group, index in requests]
+
+
+def delta_chi2_points(counts: ExperimentCounts, group: str, options: Paper000Options, moduli,
+                      xi1=0.0, xi3=0.0) -> np.ndarray:
+    """chi^2 at the moduli points (..., 3) and phases (broadcast), minus chi^2 at no moment."""
+    moduli = np.asarray(moduli, dtype=float)
+    shape = moduli.shape[:-1]
+    flat = moduli.reshape(-1, 3)
+    phases = [np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for v in (xi1, xi3)]
+    thetas = {"lambda1": flat[:, 0], "lambda2": flat[:, 1], "lambda3": flat[:, 2],
+              "xi1": phases[0], "xi3": phases[1]}
+    m = measurement(counts, group, options)
+    values = evaluate(m, model(options), thetas)
+    null = evaluate(m, model(options), {"lambda1": np.zeros(1)})
+    return (values - null[0]).reshape(shape)
 
 
 def compute_counts(options: Paper000Options, keys=None, progress=None) -> dict:

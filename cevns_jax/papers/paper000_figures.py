@@ -7,21 +7,17 @@ are in units of 1e-10 mu_B (the paper's convention).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
-import jax
 import jax.numpy as jnp
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .. import moments  # noqa: E402
-from ..materials import ELEMENTS  # noqa: E402
-from .paper000 import (BOREXINO_MU_LIMIT, REACTORS, SNS_DETECTORS, Paper000Options,  # noqa: E402
-                       borexino_pe1, delta_chi2_points, group_mask, single_parameter_limits,
-                       statistic_for)
-from ..physics.quenching import lindhard, lindhard_kappa  # noqa: E402
+from .. import moments
+from ..materials import ELEMENTS
+from .paper000 import (BOREXINO_MU_LIMIT, REACTORS, SNS_DETECTORS, Paper000Options,
+                       borexino_pe1, delta_chi2_points, single_parameter_limits)
+from ..physics.quenching import lindhard, lindhard_kappa
 
 UNIT = r"$[10^{-10}\,\mu_B]$"
 PAIRS = ((0, 1), (0, 2), (1, 2))
@@ -58,10 +54,9 @@ def figure1_quenching():
 
 def _delta_map(counts, group, moduli, options, xi1=0.0, xi3=0.0, osc=None):
     """Delta chi^2 at the moduli points (..., 3), relative to its smallest value there."""
-    values = np.asarray(delta_chi2_points(
-        jnp.asarray(moduli), group_mask(counts, group) * counts.em, jnp.sum(counts.sm), xi1, xi3,
-        options.oscillation if osc is None else osc, counts.flavours,
-        statistic_for(counts, options)))
+    if osc is not None:
+        options = replace(options, osc=osc, delta_cp=osc.delta_cp)
+    values = delta_chi2_points(counts, group, options, moduli, xi1, xi3)
     return values - values.min()
 
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import datasets, solar
+from ..precision import require_x64
 from ..analyses import cdex10 as cdex, xenonnt_8b as xenonnt
 from ..rates import binned_templates
 
@@ -261,9 +262,6 @@ def top_guess(sp):
 
 
 def _figure2(spectra, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     scales = sorted({s for _, s in spectra}, key=("nr", "ee").index)
@@ -297,9 +295,6 @@ def _figure2(spectra, path):
 
 
 def _figure3(cdex_info, xe_info, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = {"e": "e", "mu": r"\mu", "tau": r"\tau"}
@@ -338,9 +333,6 @@ def _figure3(cdex_info, xe_info, path):
 
 
 def _figure_xenonnt(xe_info, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -379,8 +371,7 @@ def write_csv(rows, path) -> None:
 def run(output_dir, tiny: bool = False, verbose: bool = False) -> list[dict]:
     """Compute the paper-004 / XENONnT-8B results, write ``solar.csv`` and the figures into
     ``output_dir`` (created if needed) and return the rows (see the module docstring)."""
-    if not jax.config.read("jax_enable_x64"):
-        jax.config.update("jax_enable_x64", True)  # driver level: the library only checks
+    require_x64()
     os.makedirs(output_dir, exist_ok=True)
     log = (lambda msg: print(msg, file=sys.stderr)) if verbose else (lambda msg: None)
     t0 = time.time()
