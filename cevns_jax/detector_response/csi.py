@@ -31,7 +31,7 @@ from ..sources.sns_timing import arrival_cdf
 
 __all__ = ["LIGHT_YIELD_PE_PER_KEVEE", "GAMMA_SHAPE_PER_KEVEE", "TIMING_EFFICIENCY_ONSET_US",
            "TIMING_EFFICIENCY_DECAY_PER_US", "interpolate_sets", "scintillation_eee_kev",
-           "pe_efficiency", "gamma_pe_pdf", "pe_response_matrix", "timing_efficiency",
+           "pe_efficiency", "efficiency_onset", "gamma_pe_pdf", "pe_response_matrix", "timing_efficiency",
            "time_bin_probabilities", "bin_fine"]
 
 LIGHT_YIELD_PE_PER_KEVEE = 13.35
@@ -61,6 +61,16 @@ def pe_efficiency(pe, coefficients):
     return jnp.maximum(a / (1.0 + jnp.exp(-b * (pe - c))) + d, 0.0)
 
 
+def efficiency_onset(coefficients):
+    """PE where a / (1 + exp(-b (x - c))) + d crosses zero: c - ln(a / (-d) - 1) / b when
+    0 < -d < a, else 0 (efficiency positive everywhere). Double ``where`` keeps the
+    gradient finite in the other branch."""
+    a, b, c, d = coefficients[0], coefficients[1], coefficients[2], coefficients[3]
+    crosses = (-d > 0) & (a > -d)
+    ratio = jnp.where(crosses, a / jnp.where(crosses, -d, 1.0) - 1.0, 1.0)
+    return jnp.where(crosses, jnp.maximum(c - jnp.log(ratio) / b, 0.0), 0.0)
+
+
 def gamma_pe_pdf(pe, mean_pe, shape):
     """Gamma density of the observed PE: shape k, mean ``mean_pe`` (rate k / mean).
     ``pe`` must be > 0 (quadrature nodes are interior points)."""
@@ -74,12 +84,13 @@ def pe_response_matrix(recoil_mev, qf_coefficients, eff_coefficients, pe_edges,
                        n_sub: int = 4, n_nodes: int = 4):
     """M[i, j] = int_{bin i} eff(x) Gamma(x | LY Eee(T_j), 1 + 9.56 Eee(T_j)) dx.
 
-    Each PE bin is cut into ``n_sub`` equal pieces integrated with ``n_nodes`` Gauss-Legendre
-    points (the integrand is smooth inside a piece except at the efficiency's zero crossing,
-    whose kink costs < 1e-4 relative). Shape (n_pe_bins, n_recoil)."""
+    The integral starts where the efficiency becomes positive (:func:`efficiency_onset`, so
+    its kink is an end point); each bin's remaining range is cut into ``n_sub`` equal pieces
+    integrated with ``n_nodes`` Gauss-Legendre points. Shape (n_pe_bins, n_recoil)."""
     edges = jnp.asarray(pe_edges, dtype=jnp.float64)
     fractions = jnp.linspace(0.0, 1.0, n_sub + 1)
-    cuts = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * fractions[None, :]
+    lo = jnp.clip(efficiency_onset(eff_coefficients), edges[:-1], edges[1:])
+    cuts = lo[:, None] + (edges[1:] - lo)[:, None] * fractions[None, :]
     x, w = linear_nodes(cuts[:, :-1], cuts[:, 1:], n_nodes)          # (n_bins, n_sub, n_nodes)
     x = jnp.maximum(x, 1e-12)
     eee = scintillation_eee_kev(recoil_mev, qf_coefficients)         # (n_recoil,)

@@ -1,0 +1,1 @@
+"""Drivers that run fits on real data and report results (``data_results(quick)`` each)."""
