@@ -245,3 +245,22 @@ def test_morphed_response_matches_exact(measurement):
     fit_m = results.fit_cevns(measurement, PREFIX + "cevns_norm", A.signal_in_roi)
     fit_e = results.fit_cevns(exact, PREFIX + "cevns_norm", A.signal_in_roi)
     assert fit_m["events"] == pytest.approx(fit_e["events"], abs=1.0)   # measured 0.35
+
+
+def test_projection_figure_draws_data_and_components(measurement):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from cevns_jax.plots.coherent import fitted_components, plot_csi_projection
+
+    fit = results.fit_cevns(measurement, PREFIX + "cevns_norm", A.signal_in_roi)
+    parts = fitted_components(measurement, fit["nu_hat"], (14, 14), PREFIX)
+    total = sum(p.sum() for p in parts.values())
+    expected = float(measurement.expected([jnp.zeros(3)], fit["nu_hat"])[0].sum())
+    assert total == pytest.approx(expected, rel=1e-12)       # components add up to the model
+    fig, ax = plt.subplots()
+    plot_csi_projection(ax, measurement, fit["nu_hat"], A.PE_EDGES, A.T_EDGES_US, "time")
+    assert len(ax.patches) == 4 * 14                        # SS, BRN, NIN, CEvNS bars
+    with pytest.raises(ValueError, match="axis"):
+        plot_csi_projection(ax, measurement, fit["nu_hat"], A.PE_EDGES, A.T_EDGES_US, "energy")
+    plt.close(fig)

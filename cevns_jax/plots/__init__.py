@@ -1,0 +1,1 @@
+"""Figure functions (matplotlib); each takes an ``ax`` and draws on it."""
