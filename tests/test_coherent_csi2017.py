@@ -102,6 +102,12 @@ def test_reproduces_published_fit(measurement):
     # Science 357, 1123: 134 +- 22 observed CEvNS events; 173 +- 48 predicted
     assert abs(fit["events"] - 134.0) < 22.0
     assert abs(float(jnp.sum(A.signal_in_roi(measurement))) - 173.0) < 48.0
+
+
+@pytest.mark.slow
+def test_fitted_events_uncertainty(measurement):
+    norm = PREFIX + "cevns_norm"
+    fit = results.fit_cevns(measurement, norm, A.signal_in_roi)
     error = results.events_uncertainty(measurement, norm, fit, A.signal_in_roi)
     # statistical + profiled systematics; the published +-22 to within 25 %
     assert error == pytest.approx(22.0, rel=0.25)

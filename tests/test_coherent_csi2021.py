@@ -105,7 +105,7 @@ def test_pe_response_against_scipy_gamma():
 
 
 def test_time_bins_against_sns_timing():
-    edges = np.arange(0.0, 6.001, 0.01)
+    edges = np.round(np.arange(0.0, 2.001, 0.01), 10)
     got = np.asarray(R.time_bin_probabilities(edges, "delayed_nue", 0.57, 0.157))
     plain = np.asarray(sns_timing.arrival_bin_probabilities(edges, "delayed_nue", 0.57, 0.157))
     centres = 0.5 * (edges[1:] + edges[:-1])
