@@ -46,7 +46,8 @@ def run(args) -> int:
     for name in names:
         if not args.quiet:
             stderr(f"[{time.perf_counter() - start:6.1f} s] {name} ...")
-        new = importlib.import_module(ANALYSES[name]).data_results(quick=args.quick)
+        module, _, function = ANALYSES[name].partition(":")
+        new = getattr(importlib.import_module(module), function or "data_results")(quick=args.quick)
         for row in new:
             missing = set(COLUMNS) - set(row)
             if missing:

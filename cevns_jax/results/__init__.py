@@ -5,8 +5,11 @@
 COLUMNS = ("analysis", "quantity", "computed", "uncertainty", "published", "unit", "method",
            "reference")
 
-#: Real-data analyses run by ``cevns-jax data``: name -> results module.
+#: Real-data analyses run by ``cevns-jax data``: name -> "module[:function]" (default
+#: function ``data_results(quick)``).
 ANALYSES = {
+    "coherent_csi2017": "cevns_jax.results.coherent_csi:data_results_2017",
+    "coherent_csi2021": "cevns_jax.results.coherent_csi:data_results_2021",
     "coherent_lar2020": "cevns_jax.results.coherent_lar",
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022",
     "dresden2": "cevns_jax.results.dresden2",

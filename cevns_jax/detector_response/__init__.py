@@ -1,0 +1,1 @@
+"""Detector responses of real-data analyses: recoil energy and time -> observed bins."""
