@@ -6,6 +6,8 @@ import json
 import time
 import tomllib
 
+import types
+
 import pytest
 
 from cevns_jax import __version__
@@ -143,7 +145,8 @@ def test_interrupt_and_debug(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err.strip() == "cevns-jax: interrupted"
     import cevns_jax.inference.scan as scan_module
 
-    monkeypatch.setattr(scan_module, "build_scan_model", lambda *a, **k: None)
+    monkeypatch.setattr(scan_module, "build_scan_model",
+                        lambda *a, **k: types.SimpleNamespace(describe=lambda: []))
     monkeypatch.setattr(scan_module, "run_scan", lambda *a, **k: interrupted(None))
     rc = main(["scan", "--experiments", "COHERENT-LAr:current", "--axis", "lambda1=0:1:3",
                "--output", str(tmp_path / "s")])
