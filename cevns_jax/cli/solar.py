@@ -19,7 +19,7 @@ def run(args) -> int:
            "progress follows")
     rows = paper004.run(args.output, tiny=args.quick or args.tiny, verbose=not args.quiet)
     print(paper004.format_rows(rows))
-    print(f"\nwrote {os.path.join(args.output, 'solar.csv')} and figures")
+    print("\nwrote " + ", ".join(paper004.written_files(args.output)))
     return 0
 
 
