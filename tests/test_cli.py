@@ -269,6 +269,7 @@ def test_reproduce_writes_typed_results_and_lists_every_file(tmp_path, capsys, m
     assert meta["paper000_options"]["delta_cp"] == 1.5
     assert meta["paper000_options"]["quad"]["n_recoil"] == 48       # QuadratureConfig default
     assert isinstance(meta["paper000_options"]["osc"]["s12sq"], float)
+    assert meta["paper000_options"]["osc"]["delta_cp"] == 1.5     # the mixing actually used
     (entry,) = meta["table2"]
     assert entry["computed"] == 1.95 and entry["valid"] is True
     assert entry["unit"] == "1e-10 mu_B"

@@ -45,6 +45,12 @@ def jsonable(value):
     raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
 
 
+def paper000_options(options) -> dict:
+    """The paper-000 readings as JSON; ``osc`` holds the mixing actually used (with the
+    options' delta_CP, :attr:`~cevns_jax.papers.paper000.Paper000Options.oscillation`)."""
+    return {**jsonable(options), "osc": jsonable(options.oscillation)}
+
+
 def command_options(args) -> dict:
     """The command-line options as given (defaults filled in)."""
     return {"output": args.output, "nuisance": args.nuisance, "delta_cp": args.delta_cp,
@@ -79,7 +85,7 @@ def run(args) -> int:
               f"[{min(sns):.3f}, {max(sns):.3f}]")
     meta = {"software": f"cevns_jax {__version__}",
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "options": command_options(args), "paper000_options": jsonable(options)}
+            "options": command_options(args), "paper000_options": paper000_options(options)}
     with open(written[1], "w") as handle:
         json.dump({**meta, "table2": jsonable(rows)}, handle, indent=1)
     if not args.no_figures:

@@ -123,9 +123,10 @@ def figure3_luminosity(counts, options, scales=None):
     """Fig. 3: 90% C.L. limits versus the luminosity scaling F'/F (current setups).
 
     The statistic is Table II's: Eq. (34) for COHERENT CsI (:func:`_csi_eq34_limit`),
-    Eq. (35) on Asimov data for the others. The CsI curve is nearly flat (69.7 -> 67.5 for
-    |Lambda_1| from F'/F = 1 to 100): with the data scaled, Eq. (34) is limited by its 28%
-    signal and 25% background normalisations, not by statistics."""
+    Eq. (35) on Asimov data for the others. The CsI curve is nearly flat (|Lambda_1| < 71.7,
+    68.9, 68.6 at F'/F = 1, 10, 100): with the data scaled, Eq. (34) is limited by its 28%
+    signal and 25% background normalisations, not by statistics. (Eq. 35 on Asimov data would
+    give 33.1, 18.6, 10.5: not the statistic of Table II's CsI row.)"""
     scales = np.logspace(0, 2, 9) if scales is None else np.asarray(scales)
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for row, (dets, group) in enumerate(((SNS_DETECTORS, "SNS prompt"), (REACTORS, "reactor"))):
