@@ -4,7 +4,6 @@ limits, XENONnT 8B expectations and limits)."""
 from __future__ import annotations
 
 import argparse
-import os
 
 from .common import add_parser, prepare_output, stderr
 

@@ -1,7 +1,9 @@
-"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.papers.paper000` and drawn with matplotlib.
+"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.papers.paper000` and drawn with
+matplotlib.
 
 Every function returns the matplotlib Figure; :func:`make_all` writes them as PNG. Moments
-are in units of 1e-10 mu_B (the paper's convention).
+are in units of 1e-10 mu_B (the paper's convention). docs/figures.md describes each figure
+and where it departs from the paper's drawing.
 """
 
 from __future__ import annotations
@@ -405,13 +407,15 @@ def figure8_borexino(options):
         ax.set_ylim(0, 0.5)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Fig. 8: Borexino 90% C.L. regions through Eq. (38), $P_{{e1}}^{{2\\nu}}$ = {pe1:.3f}")
+    fig.suptitle("Fig. 8: Borexino 90% C.L. regions through Eq. (38), "
+                 f"$P_{{e1}}^{{2\\nu}}$ = {pe1:.3f}")
     fig.tight_layout()
     return fig
 
 
 def make_all(counts, options: Paper000Options, output_dir, scales=None, progress=None) -> list:
-    """Write fig1..fig8 PNGs into ``output_dir``; returns the paths."""
+    """Write fig1..fig8 PNGs into ``output_dir`` (``cevns-jax reproduce`` uses
+    ``DIR/paper000``); returns the paths."""
     os.makedirs(output_dir, exist_ok=True)
     makers = {
         "fig1_quenching.png": lambda: figure1_quenching(),
