@@ -276,3 +276,25 @@ def test_reproduce_writes_typed_results_and_lists_every_file(tmp_path, capsys, m
     with open(out / "table2.csv") as handle:
         (csv_row,) = list(csv.DictReader(handle))
     assert csv_row["unit"] == "1e-10 mu_B" and float(csv_row["computed"]) == 1.95
+
+
+def test_solar_spectra_rows_do_not_depend_on_the_grid():
+    """solar.csv names the spectra rows by the requested energies (0.1, 1 keVnr), and their
+    values are the rate at exactly that energy, whatever the grid (--quick or not)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from cevns_jax import solar
+    from cevns_jax.analyses import cdex10
+    from cevns_jax.papers import paper004
+
+    rows = {r["quantity"]: r["computed"] for r in paper004._spectra_rows(paper004._spectra(True))}
+    assert {f"{m}_8b_sm_rate_at_{t}keVnr" for m in ("ge", "xe") for t in ("0.1", "1")} <= set(rows)
+    channel = solar.spectra_channel("Ge", components=("b8",), kappa=cdex10.CDEX10_KAPPA)
+    sm, em = jax.jit(lambda e: solar.channel_spectra(channel, e, "nr"))(jnp.asarray([1e-4]))
+    one_point = solar.SolarSpectra(np.array([0.1]), "nr", "Ge", channel.component_names,
+                                   np.asarray(sm), np.asarray(em), "events / (kg keVnr day)")
+    # the same kernel at the same energy: equal to rounding
+    assert rows["ge_8b_sm_rate_at_0.1keVnr"] == pytest.approx(
+        float(solar.spectra_rate(one_point)[0]), rel=1e-12)
