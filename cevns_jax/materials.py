@@ -4,8 +4,11 @@ Atomic masses: AME2016 (Wang et al., Chinese Phys. C 41, 030003), in atomic mass
 Natural abundances: NIST / IUPAC representative isotopic compositions (mole fractions).
 Spin excesses (dZ, dN) = (Z+ - Z-, N+ - N-) of paper 000 Eq. (21) use the single-particle
 estimate: the unpaired nucleon of an odd-A isotope carries the nuclear spin, so dZ = 1
-(odd Z) or dN = 1 (odd N); even-even isotopes have none. The axial term is below 1e-3 of
-the vector term for every target here.
+(odd Z) or dN = 1 (odd N); even-even isotopes have none. The axial term Q_A^2 / Q_V^2
+(sin^2 theta_W = 0.2312) is 7.3e-3 for 23Na, 5.0e-3 for 29Si (4.7 % of natural Si),
+6.6e-4 for 73Ge and below 2e-4 for 127I, 133Cs, 129Xe and 131Xe. In counts it is largest for
+NaI: it adds 1.6 % to the COHERENT-NaI prompt count and 0.3-0.4 % to the delayed counts
+(current setup, paper 000 Eq. 20 with and without the 23Na spin excess).
 
 Number of targets per isotope, paper 000 Eq. (32):
     N_x = m_det * eta_x / sum_y(A_y eta_y) * N_A,

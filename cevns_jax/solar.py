@@ -584,7 +584,8 @@ def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
     [0, ``upper``], bounded refinement of the minimum, Brent root in the first cell where
     Delta chi^2 >= level, islands reported), but the grid and the single-point function are
     compiled once for all flavours and levels (``upper_limit`` compiles per call). Returns
-    ``{(flavour, level): Limit}``.
+    ``{(moment, level): Limit}`` with moment "mu_e", "mu_mu", "mu_tau" (the names of
+    :func:`flavour_index` and of the regions).
     """
     from scipy import optimize
 
@@ -611,7 +612,7 @@ def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
         single = lambda mu: single_args(mu, args)  # noqa: E731
     out = {}
     for index, name in enumerate(flavours):
-        axis = FLAVOURS.index(name)
+        axis, key = FLAVOURS.index(name), f"mu_{name}"
         points = np.zeros((grid.size, 3))
         points[:, axis] = grid
         values = np.asarray(batched(jnp.asarray(points)), dtype=float)
@@ -624,7 +625,7 @@ def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
 
         if not np.all(np.isfinite(values)):
             for level in levels:
-                out[(name, level)] = Limit(np.nan, np.nan, np.nan, level, False,
+                out[(key, level)] = Limit(np.nan, np.nan, np.nan, level, False,
                                            "non-finite chi2 on the grid", (0.0, upper),
                                            (np.nan, np.nan), False, n_eval)
             continue
@@ -640,7 +641,7 @@ def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
         for level in levels:
             above = (grid > x_min) & (values - c_min >= level)
             if not np.any(above):
-                out[(name, level)] = Limit(np.nan, x_min, c_min, level, False,
+                out[(key, level)] = Limit(np.nan, x_min, c_min, level, False,
                                            f"no crossing of Delta chi2 = {level} up to "
                                            f"{upper:.6g}", (0.0, upper), (np.nan, np.nan),
                                            False, n_eval)
@@ -655,6 +656,6 @@ def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
             islands = bool(np.any(beyond & (values - c_min < level)))
             status = "ok" if not islands else (
                 f"ok, but Delta chi2 < {level} again above the limit (disconnected region)")
-            out[(name, level)] = Limit(float(value), x_min, c_min, level, True, status,
+            out[(key, level)] = Limit(float(value), x_min, c_min, level, True, status,
                                        (0.0, upper), (lo, hi), islands, n_eval)
     return out

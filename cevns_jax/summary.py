@@ -10,7 +10,11 @@ from .experiments import build_experiment, get_config, list_experiments
 from .quadrature import QuadratureConfig
 from .rates import binned_templates
 
-COUNT_COLUMNS = ("experiment", "setup", "group", "beam", "n_sm", "n_em")
+COUNT_COLUMNS = ("experiment", "setup", "group", "beam", "n_sm", "n_sm_unit", "n_em",
+                 "n_em_unit")
+#: Units of the count columns: n_em is the EM count for a moment of 1e-10 mu_B (it scales as
+#: mu^2 in units of (1e-10 mu_B)^2).
+COUNT_UNITS = {"n_sm_unit": "events", "n_em_unit": "events at mu = 1e-10 mu_B"}
 
 #: COHERENT's own SM prediction for the 2017 CsI run: 173 +- 48 events (Science 357, 1123).
 COHERENT_CSI2017_PREDICTION = (173.0, 48.0)
@@ -46,7 +50,8 @@ def format_counts_table(rows: list[dict]) -> str:
 
 
 def write_counts_csv(rows: list[dict], path) -> None:
+    """Write the counts rows to CSV with the unit columns of :data:`COUNT_UNITS`."""
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COUNT_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**row, **COUNT_UNITS} for row in rows)

@@ -151,18 +151,19 @@ def test_limits_follow_the_flavour_composition(limits):
     # constant P_ee: chi^2 depends on P_ee mu_e^2 + P_emu mu_mu^2 + P_etau mu_tau^2 only, so
     # mu_alpha limits scale as 1 / sqrt(P_alpha); 1e-8 = the root-finder tolerance
     for flav, k in (("mu", 1), ("tau", 2)):
-        ratio = limits[(flav, 2.71)].value / limits[("e", 2.71)].value
+        ratio = limits[(f"mu_{flav}", 2.71)].value / limits[("mu_e", 2.71)].value
         assert ratio == pytest.approx(np.sqrt(p[0] / p[k]), rel=1e-8)
     # hence mu_mu is the weakest limit (P_emu = 0.195 < P_etau = 0.263 < P_ee = 0.542): paper
     # 004's mu_mu < 1.43 (5x below its mu_e < 7.88) contradicts its own Eqs. 8-10
-    assert limits[("mu", 2.71)].value > limits[("tau", 2.71)].value > limits[("e", 2.71)].value
+    value = {f: limits[(f, 2.71)].value for f in ("mu_e", "mu_mu", "mu_tau")}
+    assert value["mu_mu"] > value["mu_tau"] > value["mu_e"]
 
 
 def test_limit_helper_agrees_with_library_upper_limit(analysis, asimov, limits):
     ref = upper_limit(lambda m: cdex.chi2(analysis, jnp.zeros(3).at[0].set(m), asimov), 2.71,
                       (0.0, 400.0))
-    assert limits[("e", 2.71)].value == pytest.approx(ref.value, rel=1e-9)  # both Brent, 1e-13
-    assert limits[("e", 4.61)].value > limits[("e", 2.71)].value
+    assert limits[("mu_e", 2.71)].value == pytest.approx(ref.value, rel=1e-9)  # both Brent, 1e-13
+    assert limits[("mu_e", 4.61)].value > limits[("mu_e", 2.71)].value
 
 
 def test_limits_are_unreachable_at_paper_values(analysis, limits):
@@ -172,14 +173,14 @@ def test_limits_are_unreachable_at_paper_values(analysis, limits):
     p_ee = float(np.asarray(analysis.channel.composition)[0, 0])
     events_at_paper = float(em.sum()) * p_ee * cdex.PAPER004_LIMITS["e"] ** 2
     assert events_at_paper < 0.1
-    assert limits[("e", 2.71)].value > 10 * cdex.PAPER004_LIMITS["e"]
+    assert limits[("mu_e", 2.71)].value > 10 * cdex.PAPER004_LIMITS["e"]
 
 
 def test_limits_monotone_in_exposure(analysis):
     values = []
     for exposure in (50.0, 205.4, 2000.0):
         data = cdex.asimov_spectrum(analysis, exposure_kg_day=exposure)
-        values.append(cdex.flavour_limits(analysis, data, levels=(2.71,))[("e", 2.71)].value)
+        values.append(cdex.flavour_limits(analysis, data, levels=(2.71,))[("mu_e", 2.71)].value)
     assert values[0] > values[1] > values[2]
 
 
@@ -191,7 +192,7 @@ def test_region_contains_axis_limits(analysis, asimov, limits):
     x_edge = grid[np.max(np.nonzero(inside[0])[0])]  # along mu_tau = 0
     # the region's extent along the axis brackets the Delta chi^2 = 4.61 one-parameter value
     next_x = grid[np.searchsorted(grid, x_edge) + 1]
-    assert x_edge <= limits[("e", 4.61)].value <= next_x
+    assert x_edge <= limits[("mu_e", 4.61)].value <= next_x
     with pytest.raises(ValueError, match="different flavours"):
         cdex.flavour_region(analysis, asimov, "mu_e", "e", x_grid=grid, y_grid=grid)
     with pytest.raises(ValueError, match="unknown flavour"):

@@ -204,6 +204,8 @@ def test_counts_csv_has_the_documented_columns(tmp_path):
         table = list(csv.DictReader(handle))
     assert [r["beam"] for r in table] == ["prompt", "delayed_nue", "delayed_numubar"]
     assert {"experiment", "setup", "beam", "n_sm", "n_em"} <= set(table[0])
+    assert {(r["n_sm_unit"], r["n_em_unit"]) for r in table} == {
+        ("events", "events at mu = 1e-10 mu_B")}
     total = sum(float(r["n_sm"]) for r in table)
     assert abs(total - 173.0) < 48.0  # COHERENT's prediction, Science 357, 1123
     assert "| COHERENT-CsI | current | prompt |" in format_counts_table(rows)
@@ -214,3 +216,88 @@ def test_unknown_subcommand_exits_with_usage(capsys):
         main(["nonsense"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'nonsense'" in capsys.readouterr().err
+
+
+def _files_under(folder):
+    return {str(p) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_reproduce_writes_typed_results_and_lists_every_file(tmp_path, capsys, monkeypatch):
+    """results.json holds JSON numbers/booleans (not reprs), the version, the UTC time and
+    the options used; table2.csv has a unit column; figures go to paper000/ and paper004/;
+    the "wrote" line names every file written. The computations are replaced by stand-ins
+    (the real ones take minutes; the slow test below runs them)."""
+    import datetime
+
+    import numpy as np
+
+    from cevns_jax.papers import paper000, paper000_figures, paper004
+
+    row = {"group": "reactor", "detector": "CONUS", "setup": "current", "parameter": "Lambda1",
+           "paper": 1.9, "computed": np.float64(1.95), "ratio": np.float64(1.95 / 1.9),
+           "valid": np.bool_(True)}
+    monkeypatch.setattr(paper000, "compute_counts", lambda options, progress=None: {})
+    monkeypatch.setattr(paper000, "table2", lambda options, counts: [dict(row)])
+
+    def fake_figures(counts, options, folder, scales=None, progress=None):
+        import os
+
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, "fig1_quenching.png")
+        open(path, "w").close()
+        return [path]
+
+    def fake_solar(output_dir, tiny=False, verbose=False, figure_dir=None):
+        import os
+
+        os.makedirs(figure_dir, exist_ok=True)
+        for path in paper004.written_files(output_dir, figure_dir):
+            open(path, "w").close()
+        return []
+
+    monkeypatch.setattr(paper000_figures, "make_all", fake_figures)
+    monkeypatch.setattr(paper004, "run", fake_solar)
+    out = tmp_path / "res"
+    assert main(["reproduce", "--output", str(out), "--quick", "--delta-cp", "1.5"]) == 0
+    wrote = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("wrote "))
+    listed = set(wrote.removeprefix("wrote ").split(", "))
+    assert listed == _files_under(out)
+    assert str(out / "paper000" / "fig1_quenching.png") in listed
+    assert str(out / "paper004" / "fig3_cdex_regions.png") in listed
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["software"] == f"cevns_jax {__version__}"
+    when = datetime.datetime.fromisoformat(meta["time"])
+    assert when.utcoffset() == datetime.timedelta(0)
+    assert meta["options"]["quick"] is True and meta["options"]["delta_cp"] == 1.5
+    assert meta["paper000_options"]["delta_cp"] == 1.5
+    assert meta["paper000_options"]["quad"]["n_recoil"] == 48       # QuadratureConfig default
+    assert isinstance(meta["paper000_options"]["osc"]["s12sq"], float)
+    assert meta["paper000_options"]["osc"]["delta_cp"] == 1.5     # the mixing actually used
+    (entry,) = meta["table2"]
+    assert entry["computed"] == 1.95 and entry["valid"] is True
+    assert entry["unit"] == "1e-10 mu_B"
+    with open(out / "table2.csv") as handle:
+        (csv_row,) = list(csv.DictReader(handle))
+    assert csv_row["unit"] == "1e-10 mu_B" and float(csv_row["computed"]) == 1.95
+
+
+def test_solar_spectra_rows_do_not_depend_on_the_grid():
+    """solar.csv names the spectra rows by the requested energies (0.1, 1 keVnr), and their
+    values are the rate at exactly that energy, whatever the grid (--quick or not)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from cevns_jax import solar
+    from cevns_jax.analyses import cdex10
+    from cevns_jax.papers import paper004
+
+    rows = {r["quantity"]: r["computed"] for r in paper004._spectra_rows(paper004._spectra(True))}
+    assert {f"{m}_8b_sm_rate_at_{t}keVnr" for m in ("ge", "xe") for t in ("0.1", "1")} <= set(rows)
+    channel = solar.spectra_channel("Ge", components=("b8",), kappa=cdex10.CDEX10_KAPPA)
+    sm, em = jax.jit(lambda e: solar.channel_spectra(channel, e, "nr"))(jnp.asarray([1e-4]))
+    one_point = solar.SolarSpectra(np.array([0.1]), "nr", "Ge", channel.component_names,
+                                   np.asarray(sm), np.asarray(em), "events / (kg keVnr day)")
+    # the same kernel at the same energy: equal to rounding
+    assert rows["ge_8b_sm_rate_at_0.1keVnr"] == pytest.approx(
+        float(solar.spectra_rate(one_point)[0]), rel=1e-12)

@@ -482,7 +482,7 @@ def flavour_limits(analysis: CdexAnalysis, data, *, levels=(2.71, 4.61), backgro
     """Upper limits on mu_e, mu_mu, mu_tau one at a time (the others zero), where
     Delta chi^2 reaches each of ``levels``: 2.71 is the 90 % C.L. for one parameter; 4.61 gives
     the extent of the 90 % C.L. 2 d.o.f. region along an axis, which is how paper 004 reads its
-    limits off Figure 3. Returns ``{(flavour, level): Limit}`` [1e-10 mu_B]
+    limits off Figure 3. Returns ``{("mu_e", level): Limit, ...}`` [1e-10 mu_B]
     (:func:`cevns_jax.solar.flavour_upper_limits`, grid on [0, ``upper``])."""
     return flavour_upper_limits(lambda mu: chi2(analysis, mu, data, background), levels,
                                 upper=upper)

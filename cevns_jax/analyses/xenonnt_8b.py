@@ -408,7 +408,7 @@ def profiled_chi2(analysis: CountingAnalysis, mu_flavour, observed=None, method:
 def flavour_limits(analysis: CountingAnalysis, *, levels=(2.71,), observed=None,
                    upper: float = 500.0) -> dict:
     """Upper limits on mu_e, mu_mu, mu_tau one at a time (others zero) from the profiled
-    counting likelihood, Delta chi^2 = level (2.71: 90 % C.L.). ``{(flavour, level): Limit}``
+    counting likelihood, Delta chi^2 = level (2.71: 90 % C.L.). ``{("mu_e", level): Limit, ...}``
     in 1e-10 mu_B."""
     observed = analysis.observed if observed is None else jnp.asarray(observed,
                                                                         dtype=jnp.float64)

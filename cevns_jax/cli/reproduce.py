@@ -1,9 +1,17 @@
 """``cevns-jax reproduce``: paper 000 Table II, full-beam limits, Borexino row, Figures 1-8,
-and paper 004 (``solar.csv``)."""
+and paper 004 (``solar.csv``).
+
+Files: ``DIR/table2.csv`` (one row per limit, with its unit), ``DIR/results.json`` (the same
+rows with the software version, the UTC time and the options used), ``DIR/paper000/fig*.png``,
+and from paper 004 ``DIR/solar.csv``, ``DIR/cdex10_asimov_spectrum.csv`` and
+``DIR/paper004/*.png``.
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime
 import json
 import os
 import sys
@@ -12,7 +20,47 @@ import time
 from .common import add_parser, prepare_output
 
 
+#: Unit of every limit in ``table2.csv`` and ``results.json``.
+LIMIT_UNIT = "1e-10 mu_B"
+
+
+def jsonable(value):
+    """``value`` with named tuples, dataclasses and NumPy scalars/arrays as JSON types."""
+    import numpy as np
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
+
+
+def paper000_options(options) -> dict:
+    """The paper-000 readings as JSON; ``osc`` holds the mixing actually used (with the
+    options' delta_CP, :attr:`~cevns_jax.papers.paper000.Paper000Options.oscillation`)."""
+    return {**jsonable(options), "osc": jsonable(options.oscillation)}
+
+
+def command_options(args) -> dict:
+    """The command-line options as given (defaults filled in)."""
+    return {"output": args.output, "nuisance": args.nuisance, "delta_cp": args.delta_cp,
+            "reactor_threshold": args.reactor_threshold,
+            "reactor_low_energy": args.reactor_low_energy, "no_figures": bool(args.no_figures),
+            "quick": bool(args.quick), "skip_solar": bool(args.skip_solar)}
+
+
 def run(args) -> int:
+    from .. import __version__
     from ..papers import paper000
     from ..papers.paper000_figures import make_all
 
@@ -23,30 +71,37 @@ def run(args) -> int:
         nuisance=args.nuisance, delta_cp=args.delta_cp,
         reactor_threshold_scale=args.reactor_threshold, reactor_low_energy=args.reactor_low_energy)
     counts = paper000.compute_counts(options, progress=lambda s: log(f"templates {s}"))
-    rows = paper000.table2(options, counts)
-    print("Paper 000 Table II (+ full SNS beam, Sect. 5), 90% C.L. limits in 1e-10 mu_B:")
+    rows = [{**r, "unit": LIMIT_UNIT} for r in paper000.table2(options, counts)]
+    print(f"Paper 000 Table II (+ full SNS beam, Sect. 5), 90% C.L. limits in {LIMIT_UNIT}:")
     print(paper000.format_table2(rows))
-    with open(os.path.join(args.output, "table2.csv"), "w", newline="") as handle:
+    written = [os.path.join(args.output, "table2.csv"), os.path.join(args.output, "results.json")]
+    with open(written[0], "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     sns = [r["ratio"] for r in rows if r["group"].startswith("SNS")]
-    print(f"\nSNS entries: {len(sns)}, ratio computed/paper in [{min(sns):.3f}, {max(sns):.3f}]")
-    with open(os.path.join(args.output, "results.json"), "w") as handle:
-        json.dump({"options": {k: str(v) for k, v in vars(options).items()}, "table2": rows},
-                  handle, indent=1)
+    if sns:
+        print(f"\nSNS entries: {len(sns)}, ratio computed/paper in "
+              f"[{min(sns):.3f}, {max(sns):.3f}]")
+    meta = {"software": f"cevns_jax {__version__}",
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "options": command_options(args), "paper000_options": paper000_options(options)}
+    with open(written[1], "w") as handle:
+        json.dump({**meta, "table2": jsonable(rows)}, handle, indent=1)
     if not args.no_figures:
         scales = [1, 10, 100] if args.quick else None
-        make_all(counts, options, args.output, scales, progress=log)
+        written += make_all(counts, options, os.path.join(args.output, "paper000"), scales,
+                            progress=log)
     if not args.skip_solar:
         from ..papers import paper004
 
         log("paper 004: solar CEvNS (CDEX-10-like Asimov, XENONnT 8B)")
-        solar_rows = paper004.run(args.output, tiny=args.quick)
+        figures = os.path.join(args.output, "paper004")
+        solar_rows = paper004.run(args.output, tiny=args.quick, figure_dir=figures)
+        written += paper004.written_files(args.output, figures)
         print("\nPaper 004 (solar CEvNS, flavour magnetic moments):")
         print(paper004.format_rows(solar_rows))
-    log(f"wrote table2.csv, results.json{'' if args.no_figures else ', figures'}"
-        f"{'' if args.skip_solar else ', solar.csv'} to {args.output}")
+    print("wrote " + ", ".join(written))
     return 0
 
 
@@ -66,6 +121,7 @@ def register(sub) -> None:
                    default="vogel_engel", help="reactor spectrum below 2 MeV")
     p.add_argument("--no-figures", action="store_true", help="skip Figures 1-8")
     p.add_argument("--quick", action="store_true",
-                   help="coarser Fig. 3 and paper-004 grids (for smoke tests)")
+                   help="coarser Fig. 3 and paper-004 grids (for smoke tests); recorded in "
+                        "results.json")
     p.add_argument("--skip-solar", action="store_true", help="skip the paper-004 analyses")
     p.set_defaults(func=run)

@@ -4,7 +4,6 @@ limits, XENONnT 8B expectations and limits)."""
 from __future__ import annotations
 
 import argparse
-import os
 
 from .common import add_parser, prepare_output, stderr
 
@@ -19,7 +18,7 @@ def run(args) -> int:
            "progress follows")
     rows = paper004.run(args.output, tiny=args.quick or args.tiny, verbose=not args.quiet)
     print(paper004.format_rows(rows))
-    print(f"\nwrote {os.path.join(args.output, 'solar.csv')} and figures")
+    print("\nwrote " + ", ".join(paper004.written_files(args.output)))
     return 0
 
 

@@ -1,7 +1,9 @@
-"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.papers.paper000` and drawn with matplotlib.
+"""Figures 1-8 of paper 000, computed with :mod:`cevns_jax.papers.paper000` and drawn with
+matplotlib.
 
 Every function returns the matplotlib Figure; :func:`make_all` writes them as PNG. Moments
-are in units of 1e-10 mu_B (the paper's convention).
+are in units of 1e-10 mu_B (the paper's convention). docs/figures.md describes each figure
+and where it departs from the paper's drawing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import numpy as np
 
 from .. import moments
 from ..materials import ELEMENTS
-from .paper000 import (BOREXINO_MU_LIMIT, REACTORS, SNS_DETECTORS, Paper000Options,
-                       borexino_pe1, delta_chi2_points, single_parameter_limits)
+from ..analyses.paper000_counting import EQ34_DATA, eq34_measurement
+from ..inference.profile_likelihood import upper_limit
+from .paper000 import (BEAM_GROUPS, BOREXINO_MU_LIMIT, LIMIT_SEARCH_MAX, REACTORS,
+                       SNS_DETECTORS, Paper000Options, borexino_pe1, delta_chi2_points, model,
+                       single_parameter_limits)
 from ..physics.quenching import lindhard, lindhard_kappa
 
 UNIT = r"$[10^{-10}\,\mu_B]$"
@@ -52,49 +57,78 @@ def figure1_quenching():
     return fig
 
 
-def _delta_map(counts, group, moduli, options, xi1=0.0, xi3=0.0, osc=None):
-    """Delta chi^2 at the moduli points (..., 3), relative to its smallest value there."""
-    if osc is not None:
-        options = replace(options, osc=osc, delta_cp=osc.delta_cp)
-    values = delta_chi2_points(counts, group, options, moduli, xi1, xi3)
+def _delta_chi2_curve(counts, group, index, options, x):
+    """Delta chi^2 along |Lambda_index| = x, relative to its smallest value there."""
+    values = delta_chi2_points(counts, group, options, np.outer(x, np.eye(3)[index]))
     return values - values.min()
 
 
-def _delta_chi2_curve(counts, group, index, options, x):
-    return _delta_map(counts, group, np.outer(x, np.eye(3)[index]), options)
-
-
 def figure2_profiles(counts, options):
-    """Fig. 2: Delta chi^2 versus |Lambda_i| (others and phases zero), current setups."""
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    """Fig. 2: Delta chi^2 versus |Lambda_i| (others and phases zero), current setups.
+
+    Horizontal lines: Delta chi^2 = 1 (1 sigma) and 2.71 (90% C.L., one parameter). Upper
+    panels: the shaded band of each SNS detector spans its two 90% C.L. limits (delayed to
+    prompt, Table II), the paper's "color bands [that] indicate the limits expected from
+    each SNS experiment" (caption of Fig. 2).
+    """
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7.4))
     for col in range(3):
         x = np.linspace(0.0, 120.0, 241)
         for det in SNS_DETECTORS:
+            base = counts[(det, "current")]
             for group, style in (("SNS prompt", "-"), ("SNS delayed", "--")):
-                axes[0, col].plot(x, _delta_chi2_curve(counts[(det, "current")], group, col,
-                                                       options, x), style, color=COLOURS[det],
-                                  label=f"{_short(det)} {group.split()[1]}")
+                axes[0, col].plot(x, _delta_chi2_curve(base, group, col, options, x), style,
+                                  color=COLOURS[det])
+            limits = single_parameter_limits(base, [("SNS prompt", col), ("SNS delayed", col)],
+                                             options)
+            axes[0, col].axvspan(min(limits), max(limits), color=COLOURS[det], alpha=0.15,
+                                 lw=0)
         x = np.linspace(0.0, 6.0, 241)
         for det in REACTORS:
             axes[1, col].plot(x, _delta_chi2_curve(counts[(det, "current")], "reactor", col,
-                                                   options, x), color=COLOURS[det], label=det)
+                                                   options, x), color=COLOURS[det])
         for row in range(2):
             ax = axes[row, col]
-            ax.axhline(2.71, color="k", lw=0.8, ls=":")
+            for level, _, style in LEVELS_1DOF:
+                ax.axhline(level, color="k", lw=0.8, ls=style)
             ax.set_ylim(0, 6)
             ax.set_xlabel(_label(col))
             ax.set_ylabel(r"$\Delta\chi^2$")
             ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, ncol=2)
-    axes[1, 0].legend(fontsize=7)
+    sns = [plt.Line2D([], [], color=COLOURS[d], label=_short(d)) for d in SNS_DETECTORS]
+    sns += [plt.Line2D([], [], color="0.4", ls=s, label=g) for g, s in
+            (("prompt", "-"), ("delayed", "--"))]
+    sns += [plt.Rectangle((0, 0), 1, 1, color="0.4", alpha=0.15,
+                          label="90% C.L. limits (delayed-prompt)")]
+    reactors = [plt.Line2D([], [], color=COLOURS[d], label=d) for d in REACTORS]
+    reactors += [plt.Line2D([], [], color="k", lw=0.8, ls=s, label=t) for _, t, s in LEVELS_1DOF]
+    axes[0, 2].legend(handles=sns, fontsize=7, loc="upper right")
+    axes[1, 2].legend(handles=reactors, fontsize=7, loc="upper right")
     fig.suptitle("Fig. 2: $\\Delta\\chi^2$ profiles, current setups "
-                 "(top: SNS, solid prompt / dashed delayed; bottom: reactors); dotted: 90% C.L.")
+                 "(top: SNS; bottom: reactors)")
     fig.tight_layout()
     return fig
 
 
+def _csi_eq34_limit(counts, factor, index, options):
+    """Eq. (34) limit for COHERENT CsI at luminosity x ``factor``: the measured counts and
+    both backgrounds scale with the luminosity (the 2017 result extrapolated), so that
+    factor = 1 is the Table II entry."""
+    data = {**EQ34_DATA, **{k: EQ34_DATA[k] * factor for k in ("n_meas", "b_0n", "b_ss")}}
+    scaled = counts.scaled(factor)
+    m = eq34_measurement(f"{counts.name}:{counts.setup}", scaled.flavours, scaled.beams,
+                         scaled.sm, scaled.em, BEAM_GROUPS["SNS prompt"], data)
+    return upper_limit(m, model(options), f"lambda{index + 1}", upper=LIMIT_SEARCH_MAX).value
+
+
 def figure3_luminosity(counts, options, scales=None):
-    """Fig. 3: 90% C.L. limits versus the luminosity scaling F'/F (current setups, Asimov)."""
+    """Fig. 3: 90% C.L. limits versus the luminosity scaling F'/F (current setups).
+
+    The statistic is Table II's: Eq. (34) for COHERENT CsI (:func:`_csi_eq34_limit`),
+    Eq. (35) on Asimov data for the others. The CsI curve is nearly flat (|Lambda_1| < 71.7,
+    68.9, 68.6 at F'/F = 1, 10, 100): with the data scaled, Eq. (34) is limited by its 28%
+    signal and 25% background normalisations, not by statistics. (Eq. 35 on Asimov data would
+    give 33.1, 18.6, 10.5: not the statistic of Table II's CsI row.)"""
     scales = np.logspace(0, 2, 9) if scales is None else np.asarray(scales)
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for row, (dets, group) in enumerate(((SNS_DETECTORS, "SNS prompt"), (REACTORS, "reactor"))):
@@ -102,68 +136,121 @@ def figure3_luminosity(counts, options, scales=None):
             ax = axes[row, col]
             for det in dets:
                 base = counts[(det, "current")]
-                lim = [single_parameter_limits(base.scaled(s), [(group, col)], options,
-                                               asimov=True)[0] for s in scales]
-                ax.plot(scales, lim, "o-", ms=3, color=COLOURS[det], label=_short(det))
+                if det == "COHERENT-CsI":
+                    lim = [_csi_eq34_limit(base, s, col, options) for s in scales]
+                else:
+                    lim = [single_parameter_limits(base.scaled(s), [(group, col)], options,
+                                                   asimov=True)[0] for s in scales]
+                ax.plot(scales, lim, "o-", ms=3, color=COLOURS[det],
+                        label=_short(det) + (" (Eq. 34)" if det == "COHERENT-CsI" else ""))
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(r"luminosity scaling $\mathcal{F}'/\mathcal{F}$")
             ax.set_ylabel("90% C.L. limit on " + _label(col))
             ax.grid(alpha=0.3, which="both")
         axes[row, 0].legend(fontsize=8)
-    fig.suptitle("Fig. 3: limits versus luminosity (top: SNS prompt, bottom: reactors; "
-                 "Asimov, Eq. 35)")
+    fig.suptitle("Fig. 3: limits versus luminosity (top: SNS prompt, bottom: reactors); "
+                 "Asimov Eq. 35, CsI: Eq. 34 with data scaled")
     fig.tight_layout()
     return fig
 
 
-def _region_map(counts, group, pair, options, extent, xi=0.0, delta_cp=None, n=161):
-    """Delta chi^2 on an n x n grid of (|Lambda_i|, |Lambda_j|), the third modulus zero.
+#: Delta chi^2 of the 2-d.o.f. 90% C.L. regions (Figs. 4-7) and of the 1-d.o.f. lines (Fig. 2).
+REGION_LEVEL = 4.61
+LEVELS_1DOF = ((1.0, r"1$\sigma$ ($\Delta\chi^2$ = 1)", "--"),
+               (2.71, r"90% C.L. ($\Delta\chi^2$ = 2.71)", ":"))
 
-    The phase ``xi`` is the one that couples Lambda_i and Lambda_j (xi_3 for (1,2),
-    xi_2 = xi_1 - xi_3 for (1,3), xi_1 for (2,3)); ``delta_cp`` overrides the options'.
-    """
+
+def _pair_phases(pair, xi):
+    """(xi1, xi3) for the phase ``xi`` that couples the pair: xi_3 for (1,2),
+    xi_2 = xi_1 - xi_3 for (1,3), xi_1 for (2,3) (paper 000, below Eq. 11)."""
+    return {(0, 1): (0.0, xi), (0, 2): (xi, 0.0), (1, 2): (xi, 0.0)}[pair]
+
+
+def _region_map(counts, group, pair, options, x, y, xi=0.0, delta_cp=None):
+    """chi^2 - chi^2(no moment) on the grid x (|Lambda_i|) times y (|Lambda_j|), the third
+    modulus zero; rows follow y. ``delta_cp`` overrides the options'."""
     i, j = pair
     osc = options.oscillation if delta_cp is None else options.osc._replace(delta_cp=delta_cp)
-    xi1, xi3 = {(0, 1): (0.0, xi), (0, 2): (xi, 0.0), (1, 2): (xi, 0.0)}[pair]
-    axis = np.linspace(0.0, extent, n)
-    X, Y = np.meshgrid(axis, axis)
+    X, Y = np.meshgrid(x, y)
     moduli = np.zeros(X.shape + (3,))
     moduli[..., i], moduli[..., j] = X, Y
-    return axis, _delta_map(counts, group, moduli, options, xi1, xi3, osc)
+    xi1, xi3 = _pair_phases(pair, xi)
+    opts = replace(options, osc=osc, delta_cp=osc.delta_cp)
+    return delta_chi2_points(counts, group, opts, moduli, xi1, xi3)
 
 
-def _crop(ax, axis, maps, level=4.61):
+def _reach(x, y, delta, level=REGION_LEVEL):
+    """Largest |Lambda_i| and |Lambda_j| of the grid points inside the region, plus one cell."""
+    inside = delta <= level
+    ix = min(int(np.nonzero(np.any(inside, axis=0))[0].max()) + 1, x.size - 1)
+    iy = min(int(np.nonzero(np.any(inside, axis=1))[0].max()) + 1, y.size - 1)
+    return x[ix], y[iy]
+
+
+def refined_regions(counts, group, pair, options, extent, phases=((0.0, None),),
+                    n_coarse=81, n_fine=201):
+    """(x, y, [Delta chi^2 per (xi, delta_cp) in ``phases``]) on one grid fitted to the regions.
+
+    A coarse n_coarse^2 grid on [0, extent]^2 locates each region (the extent doubles, up to
+    four times, while a region touches its edge); the maps are then recomputed on an
+    n_fine^2 grid spanning [0, 1.1 x reach] in each direction, so that small regions
+    (e.g. CONNIE's, 1/20 of the coarse extent) are drawn as smooth curves. Delta chi^2 is
+    measured from the smallest value of each coarse grid (the origin, for these data).
+    """
+    reach_x = reach_y = 0.0
+    references = []
+    for xi, dcp in phases:
+        size = extent
+        for _ in range(5):
+            axis = np.linspace(0.0, size, n_coarse)
+            coarse = _region_map(counts, group, pair, options, axis, axis, xi, dcp)
+            rx, ry = _reach(axis, axis, coarse - coarse.min())
+            if rx < axis[-1] and ry < axis[-1]:
+                break
+            size *= 2.0
+        references.append(coarse.min())
+        reach_x, reach_y = max(reach_x, rx), max(reach_y, ry)
+    x = np.linspace(0.0, 1.1 * reach_x, n_fine)
+    y = np.linspace(0.0, 1.1 * reach_y, n_fine)
+    return x, y, [_region_map(counts, group, pair, options, x, y, xi, dcp) - ref
+                  for (xi, dcp), ref in zip(phases, references)]
+
+
+def _crop(ax, regions, level=REGION_LEVEL):
     """Zoom the axes onto the union of the allowed regions (Delta chi^2 <= level)."""
-    reach_x = max(axis[np.any(m <= level, axis=0)].max() for m in maps)
-    reach_y = max(axis[np.any(m <= level, axis=1)].max() for m in maps)
-    ax.set_xlim(0, 1.15 * reach_x)
-    ax.set_ylim(0, 1.15 * reach_y)
+    reaches = [_reach(x, y, d, level) for x, y, d in regions]
+    ax.set_xlim(0, 1.1 * max(r[0] for r in reaches))
+    ax.set_ylim(0, 1.1 * max(r[1] for r in reaches))
 
 
 def _regions_panel(ax, items, pair, options, extent, group_of):
-    maps = []
+    regions = []
     for det, counts in items:
-        axis, delta = _region_map(counts, group_of(det), pair, options, extent)
-        ax.contour(axis, axis, delta, levels=[4.61], colors=[COLOURS[det]])
-        ax.plot([], [], color=COLOURS[det], label=_short(det))
-        maps.append(delta)
-    _crop(ax, axis, maps)
+        x, y, (delta,) = refined_regions(counts, group_of(det), pair, options, extent)
+        ax.contour(x, y, delta, levels=[REGION_LEVEL], colors=[COLOURS[det]])
+        regions.append((x, y, delta))
+    _crop(ax, regions)
     ax.set_xlabel(_label(pair[0]))
     ax.set_ylabel(_label(pair[1]))
     ax.grid(alpha=0.3)
 
 
 def _regions_figure(rows, options, title):
-    """rows: list of (row title, items [(det, counts)], group_of, extent)."""
-    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 4.2 * len(rows)), squeeze=False)
+    """rows: list of (row title, items [(det, counts)], group_of, extent). One legend per
+    figure, below the panels (inside a panel it hides contours)."""
+    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 4.2 * len(rows) + 0.6), squeeze=False)
+    names = []
     for r, (row_title, items, group_of, extent) in enumerate(rows):
         for c, pair in enumerate(PAIRS):
             _regions_panel(axes[r, c], items, pair, options, extent, group_of)
             axes[r, c].set_title(row_title, fontsize=9)
-        axes[r, 0].legend(fontsize=8)
+        names += [det for det, _ in items if det not in names]
+    handles = [plt.Line2D([], [], color=COLOURS[det], label=_short(det)) for det in names]
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
+               frameon=False)
     return fig
 
 
@@ -189,40 +276,116 @@ def figure6_reactor_regions(counts, options):
     rows = []
     for setup in ("current", "future"):
         items = [(det, counts[(det, setup)]) for det in REACTORS]
-        extent = _extent([c for _, c in items], lambda _: "reactor", options, 8.0)
+        extent = _extent([c for _, c in items], lambda _: "reactor", options, 3.0)
         rows.append((f"reactors, {setup} setup", items, lambda _: "reactor", extent))
     return _regions_figure(rows, options, "Fig. 6: 90% C.L. regions, reactor experiments "
                            "(third modulus and phases zero)")
 
 
-PHASE_CHOICES = ((0.0, 0.0, "-"), (0.0, np.pi, "--"), (np.pi, 0.0, "-."), (np.pi, np.pi, ":"))
+#: (xi_k, delta_CP, line style, colour, line width) of Fig. 7; wider lines first, so that a
+#: curve drawn on top of an identical one stays visible.
+PHASE_CHOICES = ((0.0, 0.0, "-", "k", 3.0), (0.0, np.pi, "--", "tab:red", 2.2),
+                 (np.pi, 0.0, "-.", "tab:blue", 1.5), (np.pi, np.pi, ":", "tab:green", 1.5))
+
+#: Two contours closer than this in Delta chi^2 (largest difference on the region) are
+#: reported as coinciding: 0.05 moves a contour by ~1% of its size at Delta chi^2 = 4.61.
+COINCIDE_TOLERANCE = 0.05
+
+
+def phase_label(phase: float) -> str:
+    """A phase in radians as a TeX multiple of pi: 0, pi/2, pi, 3pi/2, ..."""
+    from fractions import Fraction
+
+    ratio = Fraction(phase / np.pi).limit_denominator(12)
+    if abs(float(ratio) * np.pi - phase) > 1e-9:
+        return f"{phase:.3g}"
+    if ratio == 0:
+        return "0"
+    num = "" if abs(ratio.numerator) == 1 else str(abs(ratio.numerator))
+    sign = "-" if ratio < 0 else ""
+    return sign + num + r"\pi" + ("" if ratio.denominator == 1 else f"/{ratio.denominator}")
+
+
+def _phase_text(xi, dcp):
+    return rf"$\xi_k = {phase_label(xi)}$, $\delta_{{CP}} = {phase_label(dcp)}$"
+
+
+def coinciding(regions, level=REGION_LEVEL, tolerance=COINCIDE_TOLERANCE):
+    """Pairs (a, b), a < b, of ``regions`` [(x, y, delta), ...] on one grid whose
+    Delta chi^2 maps differ by less than ``tolerance`` wherever either is below 2 x level."""
+    pairs = []
+    for b in range(len(regions)):
+        for a in range(b):
+            da, db = regions[a][2], regions[b][2]
+            near = (da <= 2 * level) | (db <= 2 * level)
+            if regions[a][0].shape == regions[b][0].shape and np.all(
+                    np.abs(da - db)[near] < tolerance):
+                pairs.append((a, b))
+    return pairs
 
 
 def figure7_phases(counts, options):
     """Fig. 7: 90% C.L. regions for several CP-phase choices: COHERENT CsI prompt (current)
-    and CONNIE (current)."""
-    fig, axes = plt.subplots(2, 3, figsize=(13, 8.4))
+    and CONNIE (current). xi_k is the phase coupling the two moduli shown (xi_3 for
+    Lambda_1-Lambda_2, xi_2 for Lambda_1-Lambda_3, xi_1 for Lambda_2-Lambda_3; paper 000
+    below Eq. 11, :func:`cevns_jax.moments.tmm_complex`).
+
+    Coinciding contours (delta_CP does not enter the mu_nuebar cross term of Lambda_1
+    Lambda_2, Eq. 12) are drawn in different colours and widths and named in the panel.
+
+    Order of the curves versus the paper's text (Sect. 5: SNS outermost xi_k = 0,
+    delta_CP = pi and innermost xi_k = pi, delta_CP = 0; reactor outermost xi_k = delta_CP = 0
+    and innermost xi_k = delta_CP = pi). Areas of the regions [(1e-10 mu_B)^2] for
+    (xi_k, delta_CP) = (0, 0), (0, pi), (pi, 0), (pi, pi), default options:
+
+    - CsI Lambda_1-Lambda_2: 6.8e3, 7.1e3, 1.00e4, 9.7e3; Lambda_1-Lambda_3: 7.7e3, 7.9e3,
+      1.72e4, 1.21e4. Outermost xi_k = pi, delta_CP = 0; innermost xi_k = delta_CP = 0: the
+      text does not hold.
+    - CsI Lambda_2-Lambda_3: 1.85e4, 3.43e4, 7.8e3, 7.8e3: the text holds.
+    - CONNIE Lambda_1-Lambda_2: 2.98, 2.98, 0.35, 0.35: the text holds (delta_CP does not
+      enter the cos xi_3 term of Eq. 12). Lambda_1-Lambda_3 and Lambda_2-Lambda_3: Eq. (12)
+      depends on delta_CP - xi_k only, so xi_k = delta_CP = pi is the outer contour of
+      xi_k = delta_CP = 0, not an inner one.
+
+    This is not a phase convention of ours: :func:`cevns_jax.moments.tmm_complex` uses
+    xi_1 = zeta_3 - zeta_2, xi_3 = zeta_1 - zeta_2 (below Eq. 11) with zeta_2 = 0, and the
+    moments reproduce the printed Eqs. (12), (17)-(19) (tests/test_moments.py). In Eq. (17)
+    the cross terms +2 c12 s12 (c23^2 - s13^2 s23^2) |Lambda_1 Lambda_2| cos xi_3 and
+    +2 c13 s23 c23 s12 |Lambda_1 Lambda_3| cos xi_2 are positive, so xi_k = 0 gives the larger
+    prompt moment and the tighter region. Flipping the sign of Lambda_1 (zeta_1 -> zeta_1 + pi,
+    i.e. xi_2, xi_3 -> xi + pi) would put xi_k = pi innermost in those two SNS panels, as the
+    text says, but would reverse the CONNIE Lambda_1-Lambda_2 panel, which agrees with the text
+    now. The figure follows the printed equations.
+    """
+    fig, axes = plt.subplots(2, 3, figsize=(13, 9.0))
     for row, (det, group, factor) in enumerate((("COHERENT-CsI", "SNS prompt", 3.0),
-                                                ("CONNIE", "reactor", 8.0))):
+                                                ("CONNIE", "reactor", 3.0))):
         base = counts[(det, "current")]
         extent = factor * single_parameter_limits(base, [(group, i) for i in range(3)],
                                                   options).max()
         for col, pair in enumerate(PAIRS):
             ax = axes[row, col]
-            maps = []
-            for xi, dcp, style in PHASE_CHOICES:
-                axis, delta = _region_map(base, group, pair, options, extent, xi, dcp)
-                ax.contour(axis, axis, delta, levels=[4.61], colors="k", linestyles=style)
-                ax.plot([], [], "k" + style, label=rf"$\xi_k$={xi:.2g}, $\delta_{{CP}}$={dcp:.2g}")
-                maps.append(delta)
-            _crop(ax, axis, maps)
+            x, y, maps = refined_regions(base, group, pair, options, extent,
+                                         [c[:2] for c in PHASE_CHOICES])
+            regions = [(x, y, delta) for delta in maps]
+            for (x, y, delta), (xi, dcp, style, colour, width) in zip(regions, PHASE_CHOICES):
+                ax.contour(x, y, delta, levels=[REGION_LEVEL], colors=[colour],
+                           linestyles=style, linewidths=width)
+            notes = ["same contour: " + " and ".join(_phase_text(*PHASE_CHOICES[k][:2])
+                                                     for k in pair_k)
+                     for pair_k in coinciding(regions)]
+            _crop(ax, regions)
             ax.set_xlabel(_label(pair[0]))
             ax.set_ylabel(_label(pair[1]))
-            ax.set_title(f"{_short(det)} {group.split()[-1]}, current", fontsize=9)
+            ax.set_title("\n".join([f"{_short(det)} {group.split()[-1]}, current"] + notes),
+                         fontsize=8)
             ax.grid(alpha=0.3)
-        axes[row, 0].legend(fontsize=7)
-    fig.suptitle("Fig. 7: 90% C.L. regions for CP-phase choices (third modulus zero)")
-    fig.tight_layout()
+    handles = [plt.Line2D([], [], color=colour, ls=style, lw=width, label=_phase_text(xi, dcp))
+               for xi, dcp, style, colour, width in PHASE_CHOICES]
+    fig.suptitle("Fig. 7: 90% C.L. regions for CP-phase choices (third modulus zero; "
+                 r"$\xi_k$ couples the two moduli shown)")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False)
     return fig
 
 
@@ -244,13 +407,15 @@ def figure8_borexino(options):
         ax.set_ylim(0, 0.5)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"Fig. 8: Borexino 90% C.L. regions through Eq. (38), $P_{{e1}}^{{2\\nu}}$ = {pe1:.3f}")
+    fig.suptitle("Fig. 8: Borexino 90% C.L. regions through Eq. (38), "
+                 f"$P_{{e1}}^{{2\\nu}}$ = {pe1:.3f}")
     fig.tight_layout()
     return fig
 
 
 def make_all(counts, options: Paper000Options, output_dir, scales=None, progress=None) -> list:
-    """Write fig1..fig8 PNGs into ``output_dir``; returns the paths."""
+    """Write fig1..fig8 PNGs into ``output_dir`` (``cevns-jax reproduce`` uses
+    ``DIR/paper000``); returns the paths."""
     os.makedirs(output_dir, exist_ok=True)
     makers = {
         "fig1_quenching.png": lambda: figure1_quenching(),

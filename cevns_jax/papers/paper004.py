@@ -1,7 +1,8 @@
 """Reproduction driver for paper 004 (Demirci, Basli, Mustamin, "Probing neutrino magnetic
 moment with CEvNS", BSM-2023.19) and the XENONnT 8B release: ``cevns-jax solar``.
 
-:func:`run` computes every number of the solar channel and writes, into ``output_dir``:
+:func:`run` computes every number of the solar channel and writes the tables into
+``output_dir`` and the figures into ``figure_dir`` (default: ``output_dir``):
 
 * ``solar.csv``: one row per result, columns ``analysis`` (``solar_spectra``,
   ``cdex10_asimov``, ``xenonnt_8b``), ``quantity``, ``computed``, ``unit``, ``reference``
@@ -37,6 +38,12 @@ from ..rates import binned_templates
 COLUMNS = ("analysis", "quantity", "computed", "unit", "reference", "source", "note")
 MU_UNIT = "1e-10 mu_B"
 PAPER004 = "paper 004 (BSM-2023.19), Sect. 4"
+#: Recoil energies [keVnr] of the ``solar_spectra`` rows; nodes of every spectrum grid, so
+#: that the row names and values do not depend on the grid size.
+REPORT_ENERGIES_KEV = (0.1, 1.0)
+#: Files written by :func:`run`: tables into ``output_dir``, figures into ``figure_dir``.
+TABLE_FILES = ("solar.csv", "cdex10_asimov_spectrum.csv")
+FIGURE_FILES = ("fig2_solar_spectra.png", "fig3_cdex_regions.png", "xenonnt_8b_signal.png")
 
 
 def _row(analysis, quantity, computed, unit, reference=None, source="", note=""):
@@ -54,7 +61,8 @@ def _spectra(tiny):
     """8B spectra on Ge and Xe (004 Figure 2), jitted per channel and scale."""
     n = 24 if tiny else 60
     out = {}
-    grids = {"Ge": np.geomspace(0.02, 6.0, n), "Xe": np.geomspace(0.02, 4.0, n)}
+    grids = {m: np.unique(np.concatenate([np.geomspace(0.02, top, n), REPORT_ENERGIES_KEV]))
+             for m, top in (("Ge", 6.0), ("Xe", 4.0))}
     kappas = {"Ge": cdex.CDEX10_KAPPA, "Xe": None}
     scales = ("nr",) if tiny else ("nr", "ee")
     for material, grid in grids.items():
@@ -75,16 +83,16 @@ def _spectra_rows(spectra):
         if scale != "nr":
             continue
         e = np.asarray(sp.energy_kev)
-        for t in (0.1, 1.0):
-            i = int(np.argmin(np.abs(np.log(e / t))))
+        for t in REPORT_ENERGIES_KEV:
+            i = int(np.argmin(np.abs(e - t)))   # t is a grid node (see _spectra)
             sm = solar.spectra_rate(sp)[i]
-            rows.append(_row("solar_spectra", f"{material.lower()}_8b_sm_rate_at_{e[i]:.3g}keVnr",
+            rows.append(_row("solar_spectra", f"{material.lower()}_8b_sm_rate_at_{t:g}keVnr",
                              sm, "events/(kg keVnr day)", None, "BS05(OP) 8B, 004 Eq. 12",
                              "paper 004 Figure 2 (log plot; no printed values)"))
             for mu in solar.PAPER004_FIGURE2_MOMENTS:
                 total = solar.spectra_rate(sp, (mu, mu, mu))[i]
                 rows.append(_row("solar_spectra",
-                                 f"{material.lower()}_8b_mm_over_sm_at_{e[i]:.3g}keVnr_mu{mu:g}",
+                                 f"{material.lower()}_8b_mm_over_sm_at_{t:g}keVnr_mu{mu:g}",
                                  total / sm, "ratio", None, "004 Eqs. 6-7",
                                  "mu_e = mu_mu = mu_tau = mu (compositions sum to 1)"))
     return rows
@@ -116,7 +124,7 @@ def _cdex(tiny, output_dir):
         an_ad = cdex.setup_analysis(pee_model="adiabatic")
         an = cdex.merge_to_constant(an_ad)
     data = cdex.asimov_spectrum(an)
-    cdex.write_spectrum_csv(data, os.path.join(output_dir, "cdex10_asimov_spectrum.csv"),
+    cdex.write_spectrum_csv(data, os.path.join(output_dir, TABLE_FILES[1]),
                             comment="CDEX-10-like Asimov spectrum (no signal), cevns-jax solar")
     info.update(analysis=an, data=data)
     a = "cdex10_asimov"
@@ -144,17 +152,19 @@ def _cdex(tiny, output_dir):
                          "analysis of this exposure could exclude at 90 % C.L."))
     limits = cdex.flavour_limits(an, data)
     for flav in solar.FLAVOURS:
-        rows.append(_row(a, f"limit_mu_{flav}", limits[(flav, 2.71)].value, MU_UNIT,
+        rows.append(_row(a, f"limit_mu_{flav}", limits[("mu_" + flav, 2.71)].value, MU_UNIT,
                          cdex.PAPER004_LIMITS[flav], PAPER004,
                          "90 % C.L., Delta chi2 = 2.71, other moments 0, constant P_ee"))
-        rows.append(_row(a, f"limit_mu_{flav}_2dof_extent", limits[(flav, 4.61)].value, MU_UNIT,
+        rows.append(_row(a, f"limit_mu_{flav}_2dof_extent",
+                         limits[("mu_" + flav, 4.61)].value, MU_UNIT,
                          cdex.PAPER004_LIMITS[flav], PAPER004,
                          "Delta chi2 = 4.61 (axis extent of the Figure 3 region)"))
     info["limits"] = limits
     if an_ad is not None:
         lim_ad = cdex.flavour_limits(an_ad, cdex.asimov_spectrum(an_ad), levels=(2.71,))
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee", lim_ad[(flav, 2.71)].value,
+            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee",
+                             lim_ad[("mu_" + flav, 2.71)].value,
                              MU_UNIT, cdex.PAPER004_LIMITS[flav], PAPER004,
                              "energy-dependent adiabatic LMA-MSW P_ee (production-averaged)"))
         # injection: recover mu_e = 300 from its own Asimov data
@@ -234,19 +244,21 @@ def _xenonnt(tiny):
             pair: xenonnt.flavour_region(analysis, *pair, x_grid=grid_2d, y_grid=grid_2d)
             for pair in (("mu_e", "mu_mu"), ("mu_e", "mu_tau"))}
     for flav in solar.FLAVOURS:
-        rows.append(_row(a, f"limit_mu_{flav}", limits[(flav, 2.71)].value, MU_UNIT,
+        rows.append(_row(a, f"limit_mu_{flav}", limits[("mu_" + flav, 2.71)].value, MU_UNIT,
                          cdex.PAPER004_LIMITS[flav], PAPER004 + " (CDEX-10, for comparison)",
                          "SR0+SR1+SR2 counting, 90 % C.L., others 0, constant P_ee"))
     if adiabatic:
         lim_ad = xenonnt.flavour_limits(xenonnt.setup_counting(templates=adiabatic))
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee", lim_ad[(flav, 2.71)].value,
+            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee",
+                             lim_ad[("mu_" + flav, 2.71)].value,
                              MU_UNIT, cdex.PAPER004_LIMITS[flav],
                              PAPER004 + " (CDEX-10, for comparison)",
                              "SR0+SR1+SR2, energy-dependent adiabatic LMA-MSW P_ee"))
         lim01 = xenonnt.flavour_limits(xenonnt.setup_counting(templates=templates[:2]))
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_sr0_sr1", lim01[(flav, 2.71)].value, MU_UNIT,
+            rows.append(_row(a, f"limit_mu_{flav}_sr0_sr1",
+                             lim01[("mu_" + flav, 2.71)].value, MU_UNIT,
                              None, "", "SR0+SR1 only (the PRL 133 data set)"))
     return rows, info
 
@@ -368,11 +380,21 @@ def write_csv(rows, path) -> None:
         writer.writerows(rows)
 
 
-def run(output_dir, tiny: bool = False, verbose: bool = False) -> list[dict]:
-    """Compute the paper-004 / XENONnT-8B results, write ``solar.csv`` and the figures into
-    ``output_dir`` (created if needed) and return the rows (see the module docstring)."""
+def written_files(output_dir, figure_dir=None) -> list[str]:
+    """Paths of every file :func:`run` writes (:data:`TABLE_FILES`, :data:`FIGURE_FILES`)."""
+    figure_dir = output_dir if figure_dir is None else figure_dir
+    return ([os.path.join(output_dir, n) for n in TABLE_FILES]
+            + [os.path.join(figure_dir, n) for n in FIGURE_FILES])
+
+
+def run(output_dir, tiny: bool = False, verbose: bool = False, figure_dir=None) -> list[dict]:
+    """Compute the paper-004 / XENONnT-8B results, write the tables into ``output_dir`` and
+    the figures into ``figure_dir`` (default ``output_dir``; both created if needed) and
+    return the rows (see the module docstring; :func:`written_files` lists the paths)."""
     require_x64()
+    figure_dir = output_dir if figure_dir is None else figure_dir
     os.makedirs(output_dir, exist_ok=True)
+    os.makedirs(figure_dir, exist_ok=True)
     log = (lambda msg: print(msg, file=sys.stderr)) if verbose else (lambda msg: None)
     t0 = time.time()
     rows = []
@@ -387,10 +409,11 @@ def run(output_dir, tiny: bool = False, verbose: bool = False) -> list[dict]:
     xe_rows, xe_info = _xenonnt(tiny)
     rows += xe_rows
     log(f"xenonnt {time.time() - t0:.1f} s")
-    write_csv(rows, os.path.join(output_dir, "solar.csv"))
-    _figure2(spectra, os.path.join(output_dir, "fig2_solar_spectra.png"))
-    _figure3(cdex_info, xe_info, os.path.join(output_dir, "fig3_cdex_regions.png"))
-    _figure_xenonnt(xe_info, os.path.join(output_dir, "xenonnt_8b_signal.png"))
+    write_csv(rows, os.path.join(output_dir, TABLE_FILES[0]))
+    fig2, fig3, fig_xe = (os.path.join(figure_dir, n) for n in FIGURE_FILES)
+    _figure2(spectra, fig2)
+    _figure3(cdex_info, xe_info, fig3)
+    _figure_xenonnt(xe_info, fig_xe)
     log(f"figures {time.time() - t0:.1f} s")
     return rows
 
@@ -403,20 +426,3 @@ def format_rows(rows) -> str:
         lines.append(f"{r['analysis']:<14} {r['quantity']:<44} {r['computed']:>12.5g} "
                      f"{ref:>10}  {r['unit']}")
     return "\n".join(lines)
-
-
-def _cmd_solar(args) -> int:
-    rows = run(args.output, tiny=args.tiny, verbose=args.verbose)
-    print(format_rows(rows))
-    print(f"\nwrote {os.path.join(args.output, 'solar.csv')} and figures")
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``solar --output DIR [--tiny]`` to an argparse sub-parser collection."""
-    p = subparsers.add_parser("solar", help="paper 004 solar channel: spectra, CDEX-10-like "
-                              "Asimov limits, XENONnT 8B expectations and limits")
-    p.add_argument("--output", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--tiny", action="store_true", help="small grids (CI)")
-    p.add_argument("-v", "--verbose", action="store_true", help="report timings")
-    p.set_defaults(func=_cmd_solar)
