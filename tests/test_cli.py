@@ -5,7 +5,6 @@ import csv
 import json
 import time
 import tomllib
-
 import types
 
 import pytest
