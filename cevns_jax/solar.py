@@ -57,6 +57,7 @@ import numpy as np
 from . import datasets, moments
 from .experiments.build import build_experiment
 from .likelihood import expected_counts
+from .likelihood.physics_model import MassStateBeam
 from .physics.kinematics import recoil_max
 from .precision import require_x64
 from .quadrature import QuadratureConfig
@@ -92,6 +93,9 @@ __all__ = [
     "channel_spectra",
     "spectra_rate",
     "flavour_upper_limits",
+    "PAPER004_PEE_MODEL",
+    "MSW_PEE_MODEL",
+    "beam_labels",
 ]
 
 FLAVOURS = ("e", "mu", "tau")
@@ -105,6 +109,12 @@ def flavour_index(name) -> int:
                          f"{tuple('mu_' + f for f in FLAVOURS)}")
     return FLAVOURS.index(key)
 PEE_MODELS = ("constant", "adiabatic")
+#: Paper 004's reading of the solar flavour composition: energy independent, vacuum averaged
+#: (004 Eqs. 8-11; P_ee = 0.54 for every component).
+PAPER004_PEE_MODEL = "constant"
+#: The composition of data analyses: energy-dependent adiabatic LMA-MSW, production averaged
+#: (P_ee of 8B about 0.3 above 5 MeV).
+MSW_PEE_MODEL = "adiabatic"
 
 #: Normal-ordering best fit of P.F. de Salas et al., "2020 global reassessment of the neutrino
 #: oscillation picture", JHEP 02 (2021) 071 (paper 004 ref. [32]): sin^2 theta12 = 0.318,
@@ -415,6 +425,23 @@ def merge_to_constant(channel: SolarChannel):
         raise RuntimeError(f"component order differs: {constant.components} vs "
                            f"{channel.component_names}")
     return constant, component_matrix(channel)
+
+
+def beam_labels(channel: SolarChannel) -> tuple:
+    """The beam labels the moment models of :mod:`cevns_jax.likelihood.physics_model` read.
+
+    ``"constant"`` channels: ``"nue_solar"`` for every beam (paper 004 Eqs. 8-11, with the
+    model's oscillation parameters). ``"adiabatic"`` channels: a
+    :class:`~cevns_jax.likelihood.physics_model.MassStateBeam` per split beam with the
+    mass-state fractions (c13^2 P_e1, c13^2 (1 - P_e1), s13^2) of paper 000 Eq. (39), named
+    ``<component>_nu1`` (P_e1 = 1) or ``<component>_nu2`` (P_e1 = 0), as the solar electron
+    beams of :mod:`cevns_jax.electron_rates`.
+    """
+    if channel.pee_model == "constant":
+        return ("nue_solar",) * channel.n_beams
+    masses = np.asarray(mass_composition(np.asarray(channel.pe1), channel.osc))
+    return tuple(MassStateBeam(f"{c}_{'nu1' if p == 1.0 else 'nu2'}", *map(float, m))
+                 for c, p, m in zip(channel.components, channel.pe1, masses))
 
 
 def _pe1_numpy(energy, component, solar_model, osc):
