@@ -164,7 +164,8 @@ def test_profiled_background_equals_brute_force_least_squares(analysis, noisy):
     assert float(unprofiled) == pytest.approx(brute, rel=1e-9)
 
 
-@pytest.mark.parametrize("flavour, mu_true", [("mu_e", 250.0), ("mu_tau", 350.0)])
+@pytest.mark.parametrize("flavour, mu_true", [
+    ("mu_e", 250.0), pytest.param("mu_tau", 350.0, marks=pytest.mark.slow)])
 def test_asimov_injection_is_recovered(analysis, flavour, mu_true):
     index = solar.FLAVOURS.index(flavour[3:])
     truth = np.zeros(3)
@@ -245,6 +246,7 @@ def test_limits_are_unreachable_at_paper_values(analysis, limits):
     assert limits[("e", 2.71)].value > 10 * cdex.PAPER004_LIMITS["e"]
 
 
+@pytest.mark.slow
 def test_limits_monotone_in_exposure(analysis):
     values = []
     for exposure in (50.0, 2000.0):
@@ -255,6 +257,7 @@ def test_limits_monotone_in_exposure(analysis):
     assert values[0] > values[1]
 
 
+@pytest.mark.slow
 def test_region_contains_axis_limits(analysis, asimov, limits):
     grid = np.concatenate([[0.0], np.geomspace(1.0, 1000.0, 40)])
     m = cdex.measurement(analysis, asimov)
