@@ -158,6 +158,13 @@ def test_profiled_background_equals_brute_force_least_squares(analysis, noisy):
     # 1e-9: two exact solutions of the same quadratic problem, round-off only
     assert float(value) == pytest.approx(brute, rel=1e-9)
     assert float(nu["background"]) == pytest.approx(sol[0], rel=1e-8)
+    # closed form: B* = 1^T V^-1 y / 1^T V^-1 1 with V = diag(Delta^2) + C^T C, then
+    # chi2_pull at B*; 1e-10 as in the fixed-B check
+    cov = np.diag(noisy.uncertainty**2) + shapes.T @ shapes
+    resid = noisy.rate - r_exp
+    b_star = np.sum(np.linalg.solve(cov, resid)) / np.sum(np.linalg.solve(cov, np.ones_like(resid)))
+    closed = chi2_pull(noisy.rate, r_exp, b_star, noisy.uncertainty, shapes)
+    assert float(value) == pytest.approx(float(closed), rel=1e-10)
     # and the library's unprofiled Eq. 18 at the brute-force optimum gives the same
     unprofiled = chi2_pull_nuisance(noisy.rate, r_exp, sol[0], noisy.uncertainty, shapes,
                                     sol[1:])
