@@ -50,13 +50,13 @@ import importlib.resources
 import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import datasets, moments
 from .experiments.build import build_experiment
 from .likelihood import expected_counts
+from .likelihood.physics_model import MassStateBeam
 from .physics.kinematics import recoil_max
 from .precision import require_x64
 from .quadrature import QuadratureConfig
@@ -91,20 +91,19 @@ __all__ = [
     "spectra_channel",
     "channel_spectra",
     "spectra_rate",
-    "flavour_upper_limits",
+    "PAPER004_PEE_MODEL",
+    "MSW_PEE_MODEL",
+    "beam_labels",
 ]
 
 FLAVOURS = ("e", "mu", "tau")
-
-
-def flavour_index(name) -> int:
-    """Index of a flavour moment given as "e", "mu", "tau" or "mu_e", "mu_mu", "mu_tau"."""
-    key = str(name).removeprefix("mu_")
-    if key not in FLAVOURS:
-        raise ValueError(f"unknown flavour {name!r}; expected one of "
-                         f"{tuple('mu_' + f for f in FLAVOURS)}")
-    return FLAVOURS.index(key)
 PEE_MODELS = ("constant", "adiabatic")
+#: Paper 004's reading of the solar flavour composition: energy independent, vacuum averaged
+#: (004 Eqs. 8-11; P_ee = 0.54 for every component).
+PAPER004_PEE_MODEL = "constant"
+#: The composition of data analyses: energy-dependent adiabatic LMA-MSW, production averaged
+#: (P_ee of 8B about 0.3 above 5 MeV).
+MSW_PEE_MODEL = "adiabatic"
 
 #: Normal-ordering best fit of P.F. de Salas et al., "2020 global reassessment of the neutrino
 #: oscillation picture", JHEP 02 (2021) 071 (paper 004 ref. [32]): sin^2 theta12 = 0.318,
@@ -417,6 +416,23 @@ def merge_to_constant(channel: SolarChannel):
     return constant, component_matrix(channel)
 
 
+def beam_labels(channel: SolarChannel) -> tuple:
+    """The beam labels the moment models of :mod:`cevns_jax.likelihood.physics_model` read.
+
+    ``"constant"`` channels: ``"nue_solar"`` for every beam (paper 004 Eqs. 8-11, with the
+    model's oscillation parameters). ``"adiabatic"`` channels: a
+    :class:`~cevns_jax.likelihood.physics_model.MassStateBeam` per split beam with the
+    mass-state fractions (c13^2 P_e1, c13^2 (1 - P_e1), s13^2) of paper 000 Eq. (39), named
+    ``<component>_nu1`` (P_e1 = 1) or ``<component>_nu2`` (P_e1 = 0), as the solar electron
+    beams of :mod:`cevns_jax.electron_rates`.
+    """
+    if channel.pee_model == "constant":
+        return ("nue_solar",) * channel.n_beams
+    masses = np.asarray(mass_composition(np.asarray(channel.pe1), channel.osc))
+    return tuple(MassStateBeam(f"{c}_{'nu1' if p == 1.0 else 'nu2'}", *map(float, m))
+                 for c, p, m in zip(channel.components, channel.pe1, masses))
+
+
 def _pe1_numpy(energy, component, solar_model, osc):
     return np.asarray(pe1_production_averaged(np.asarray(energy, dtype=np.float64), component,
                                               solar_model, osc))
@@ -557,105 +573,3 @@ def spectra_rate(sp: SolarSpectra, mu_flavour=(0.0, 0.0, 0.0), components=None):
         raise ValueError(f"components {unknown} not in the spectra ({sp.components})")
     idx = [sp.components.index(c) for c in names]
     return (sp.sm[idx].sum(0) + np.einsum("a,cai->i", mu**2, sp.em[idx]))
-
-
-# --------------------------------------------------------------------------------------
-# one-flavour-at-a-time limits with one compilation
-# --------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=32)
-def _compiled(fn):
-    """Jitted single-point and batched versions of ``fn(mu, args)``, cached per function so
-    that repeated calls with same-shaped ``args`` reuse one compilation."""
-    return jax.jit(fn), jax.jit(jax.vmap(fn, in_axes=(0, None)))
-
-
-def flavour_upper_limits(chi2_of_mu, levels=(2.71,), *, upper: float = 1.0e3,
-                         n_grid: int = 192, flavours=FLAVOURS, xtol: float = 1e-12,
-                         args=None) -> dict:
-    """Upper limits on each flavour moment with the other two at zero, for every Delta chi^2
-    ``level`` (2.71: 90 % C.L. 1 d.o.f.; 4.61: the axis extent of a 2 d.o.f. region).
-
-    ``chi2_of_mu`` maps (mu_e, mu_mu, mu_tau) [1e-10 mu_B] to chi^2; with ``args`` (a pytree)
-    it is called as ``chi2_of_mu(mu, args)`` and its compilation is cached per function, so a
-    module-level function reused with new same-shaped ``args`` compiles once. The same scheme as
-    :func:`cevns_jax.inference.limits.upper_limit` (grid of linear + geometric points on
-    [0, ``upper``], bounded refinement of the minimum, Brent root in the first cell where
-    Delta chi^2 >= level, islands reported), but the grid and the single-point function are
-    compiled once for all flavours and levels (``upper_limit`` compiles per call). Returns
-    ``{(moment, level): Limit}`` with moment "mu_e", "mu_mu", "mu_tau" (the names of
-    :func:`flavour_index` and of the regions).
-    """
-    from scipy import optimize
-
-    from .inference.limits import Limit
-
-    require_x64()
-    unknown = [f for f in flavours if f not in FLAVOURS]
-    if unknown:
-        raise ValueError(f"unknown flavours {unknown}; expected a subset of {FLAVOURS}")
-    if not (np.isfinite(upper) and upper > 0):
-        raise ValueError(f"upper must be a finite number > 0, got {upper!r}")
-    levels = tuple(float(v) for v in levels)
-    if not all(np.isfinite(v) and v > 0 for v in levels):
-        raise ValueError(f"levels must be finite and > 0, got {levels!r}")
-    half = n_grid // 2
-    grid = np.unique(np.concatenate([np.linspace(0.0, upper, half),
-                                     upper * np.geomspace(1e-6, 1.0, n_grid - half)]))
-    if args is None:
-        batched_fn, single_fn = jax.jit(jax.vmap(chi2_of_mu)), jax.jit(chi2_of_mu)
-        batched, single = batched_fn, single_fn
-    else:
-        single_args, batched_args = _compiled(chi2_of_mu)
-        batched = lambda points: batched_args(points, args)  # noqa: E731
-        single = lambda mu: single_args(mu, args)  # noqa: E731
-    out = {}
-    for index, name in enumerate(flavours):
-        axis, key = FLAVOURS.index(name), f"mu_{name}"
-        points = np.zeros((grid.size, 3))
-        points[:, axis] = grid
-        values = np.asarray(batched(jnp.asarray(points)), dtype=float)
-        n_eval = grid.size
-
-        def f(m, axis=axis):
-            mu = np.zeros(3)
-            mu[axis] = m
-            return float(single(jnp.asarray(mu)))
-
-        if not np.all(np.isfinite(values)):
-            for level in levels:
-                out[(key, level)] = Limit(np.nan, np.nan, np.nan, level, False,
-                                           "non-finite chi2 on the grid", (0.0, upper),
-                                           (np.nan, np.nan), False, n_eval)
-            continue
-        i = int(np.argmin(values))
-        x_min, c_min = float(grid[i]), float(values[i])
-        a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-        if b > a:
-            res = optimize.minimize_scalar(f, bounds=(a, b), method="bounded",
-                                           options={"xatol": 1e-12 * max(1.0, b)})
-            n_eval += int(res.nfev)
-            if np.isfinite(res.fun) and res.fun < c_min:
-                x_min, c_min = float(res.x), float(res.fun)
-        for level in levels:
-            above = (grid > x_min) & (values - c_min >= level)
-            if not np.any(above):
-                out[(key, level)] = Limit(np.nan, x_min, c_min, level, False,
-                                           f"no crossing of Delta chi2 = {level} up to "
-                                           f"{upper:.6g}", (0.0, upper), (np.nan, np.nan),
-                                           False, n_eval)
-                continue
-            j = int(np.argmax(above))
-            lo = max(float(grid[j - 1]), x_min) if j > 0 else x_min
-            hi = float(grid[j])
-            g_lo = f(lo) - c_min - level
-            value = lo if g_lo >= 0 else optimize.brentq(
-                lambda m: f(m) - c_min - level, lo, hi, xtol=xtol, rtol=1e-13, maxiter=500)
-            beyond = grid > hi
-            islands = bool(np.any(beyond & (values - c_min < level)))
-            status = "ok" if not islands else (
-                f"ok, but Delta chi2 < {level} again above the limit (disconnected region)")
-            out[(key, level)] = Limit(float(value), x_min, c_min, level, True, status,
-                                       (0.0, upper), (lo, hi), islands, n_eval)
-    return out

@@ -129,6 +129,28 @@ def test_effective_moments_per_beam():
         solar.mu2_flavour(const, [1.0, 2.0])
 
 
+def test_beam_labels_for_the_moment_models():
+    """Constant channels read paper 004's composition ("nue_solar"); adiabatic ones are
+    mass-state beams whose electron fraction is the channel's own P_ee (000 Eq. 39 with
+    |U_e1|^2 = c13^2 c12^2, |U_e2|^2 = c13^2 s12^2, |U_e3|^2 = s13^2)."""
+    from cevns_jax.likelihood.physics_model import FlavourMoments, MassStateBeam
+
+    exp = solar.build_solar_experiment(solar.solar_config("Xe", "0.001 keVnr",
+                                                          components=["b8", "hep"]))
+    assert solar.beam_labels(solar.solar_channel(exp, solar.PAPER004_PEE_MODEL)) == \
+        ("nue_solar",) * 2
+    adiabatic = solar.solar_channel(exp, solar.MSW_PEE_MODEL)
+    labels = solar.beam_labels(adiabatic)
+    assert [b.label for b in labels] == ["b8_nu1", "b8_nu2", "hep_nu1", "hep_nu2"]
+    assert all(isinstance(b, MassStateBeam) for b in labels)
+    model = FlavourMoments(adiabatic.osc)
+    p_e = np.asarray(model.mu2({"mu_e": 1.0}, labels))
+    # 1e-12: the same probabilities by two routes (PMNS moduli vs 004 Eq. 8), round-off only
+    np.testing.assert_allclose(p_e, np.asarray(adiabatic.composition)[:, 0], rtol=1e-12)
+    p_all = np.asarray(model.mu2({"mu_e": 1.0, "mu_mu": 1.0, "mu_tau": 1.0}, labels))
+    np.testing.assert_allclose(p_all, 1.0, rtol=1e-12)  # unitarity
+
+
 # --------------------------------------------------------------------------------------
 # 8B rates: closed form, merge exactness, published numbers
 # --------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""CDEX-10 solar-neutrino analysis of paper 004 (Sects. 3-4): pull chi^2 over a binned Ge
-spectrum in electron-equivalent energy.
+"""CDEX-10 solar-neutrino analysis of paper 004 (Sects. 3-4): the pull chi^2 over a binned Ge
+spectrum in electron-equivalent energy, built as a
+:class:`~cevns_jax.likelihood.measurement.Measurement` (:func:`measurement`).
 
 The CDEX-10 spectrum of X.P. Geng et al. (CDEX), PRD 107, 112002 (2023), the 20 points that
 paper 004 fits, is **not** public in any source reachable here (``shared/data/PROVENANCE.md``,
@@ -34,8 +35,18 @@ chi^2 = min_{xi, B} sum_i ((R_obs^i - R_exp^i(mu) - B - sum_j xi_j c_j^i) / Delt
   sigma_j the B16-GS98 fractional flux uncertainty (Vinyoles et al. 2017: 8B 12 %, hep 30 %).
   BS05(OP) has no tabulated uncertainties in ``ssm_total_fluxes.csv``, so paper 004's choice
   cannot be reproduced exactly; ``uncertainty_model`` selects the table.
-* B: a flat background rate [counts/(kg keVee day)]; by default **profiled** (minimised in
-  closed form: chi^2 is quadratic in B and xi), or fixed to a given value.
+* B: a flat background rate [counts/(kg keVee day)]; by default **profiled**, or fixed to a
+  given value.
+
+In the measurement the pulls are unit-width Gaussian nuisances ``pull_<component>`` scaling the
+rates of their component by (1 + sigma_j xi_j), which is Eq. (18) exactly; chi^2 is quadratic
+in (B, xi), so the profile equals the closed form of :func:`cevns_jax.likelihood.chi2_pull`.
+Limits, fits and regions are computed in :mod:`cevns_jax.papers.paper004`.
+
+Flavour composition: by default the energy-dependent adiabatic LMA-MSW one
+(:data:`cevns_jax.solar.MSW_PEE_MODEL`, beams as
+:class:`~cevns_jax.likelihood.physics_model.MassStateBeam`); paper 004's energy-independent
+reading (P_ee = 0.54) is ``pee_model=solar.PAPER004_PEE_MODEL``.
 
 Above the 160 eVee threshold (T_nr ~ 0.92 keV for kappa = 0.162) only 8B and hep neutrinos can
 recoil a Ge nucleus; the other components are dropped (their counts are exactly zero).
@@ -65,13 +76,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import datasets
-from ..inference.limits import region_2d
-from ..likelihood import chi2_pull
+from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
+from ..likelihood.physics_model import FlavourMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from ..rates import binned_templates
-from ..solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
-                    flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
+from ..solar import (MSW_PEE_MODEL, PAPER004_OSCILLATION, beam_labels, build_solar_experiment,
+                     solar_channel, solar_config)
 from ..solar import merge_to_constant as merge_to_constant_channel
 
 __all__ = [
@@ -89,12 +100,10 @@ __all__ = [
     "setup_analysis",
     "merge_to_constant",
     "expected_rate",
-    "profile_background",
-    "chi2",
+    "pull_shapes",
+    "PulledRates",
+    "measurement",
     "asimov_spectrum",
-    "best_fit",
-    "flavour_limits",
-    "flavour_region",
 ]
 
 #: CDEX-10 exposure of PRD 107, 112002 (2023) [kg day].
@@ -292,7 +301,8 @@ class CdexAnalysis:
 
     ``sm[b, i]`` and ``em[b, i]`` (unit moment 1e-10 mu_B) per beam of ``channel``;
     ``pull_sigma[j, b]`` = sigma_j if beam b belongs to pulled component j (else 0);
-    ``pull_components`` the names of the pulls; ``edges_kevee`` the bins.
+    ``pull_components`` the names of the pulls; ``edges_kevee`` the bins. The flux model of
+    the templates is ``channel.solar_model``, the flavour composition ``channel.pee_model``.
     """
 
     channel: object
@@ -311,18 +321,35 @@ class CdexAnalysis:
     def n_bins(self) -> int:
         return self.edges_kevee.size - 1
 
+    @property
+    def beams(self) -> tuple:
+        """Beam labels for the moment models (:func:`cevns_jax.solar.beam_labels`)."""
+        return beam_labels(self.channel)
+
+    @property
+    def solar_model(self) -> str:
+        return self.channel.solar_model
+
+    def flavour_model(self) -> FlavourMoments:
+        """The flavour-moment model with the oscillation parameters of the channel."""
+        return FlavourMoments(self.channel.osc)
+
 
 def setup_analysis(edges_kevee=CDEX10_BIN_EDGES_KEVEE, *, solar_model: str = "BS05OP",
-                   uncertainty_model: str = "B16-GS98", pee_model: str = "constant",
+                   uncertainty_model: str = "B16-GS98", pee_model: str = MSW_PEE_MODEL,
                    osc=PAPER004_OSCILLATION, kappa: float = CDEX10_KAPPA,
                    components=None, b8_spectrum: str = "winter2006",
                    cross_section: str = "paper004", form_factor: str = "helm",
                    quad: QuadratureConfig = QuadratureConfig()) -> CdexAnalysis:
     """Build the Ge solar channel on the bins ``edges_kevee`` (a :class:`BinnedSpectrum` is
-    accepted too) and compute its templates once (jitted here: this is the analysis driver).
+    accepted too) and compute its templates once (jitted here: the templates are built once).
 
-    ``components``: default all components reaching the first edge. ``uncertainty_model``:
-    the model whose fractional flux uncertainties become the pulls (``None``: no pulls).
+    ``solar_model``: the flux model of the templates (BS05(OP), as paper 004).
+    ``pee_model``: the flavour composition, by default the energy-dependent adiabatic MSW one
+    (:data:`cevns_jax.solar.MSW_PEE_MODEL`); paper 004's constant reading is
+    :data:`cevns_jax.solar.PAPER004_PEE_MODEL`. ``components``: default all components
+    reaching the first edge. ``uncertainty_model``: the model whose fractional flux
+    uncertainties become the pulls (``None``: no pulls).
     """
     require_x64()
     if isinstance(edges_kevee, BinnedSpectrum):
@@ -363,71 +390,80 @@ def merge_to_constant(analysis: CdexAnalysis) -> CdexAnalysis:
 
 
 def _mu2(analysis: CdexAnalysis, mu):
-    return mu2_flavour(analysis.channel, mu)
+    mu = jnp.asarray(mu, dtype=jnp.float64)
+    if mu.shape != (3,):
+        raise ValueError(f"mu must be (mu_e, mu_mu, mu_tau), got shape {mu.shape}")
+    theta = dict(zip(FlavourMoments.parameters, mu))
+    return analysis.flavour_model().mu2(theta, analysis.beams)
 
 
 def expected_rate(analysis: CdexAnalysis, mu=(0.0, 0.0, 0.0)):
     """R_exp^i = sum_b (S_b^i + mu_b^2 E_b^i) per bin [counts/(kg keVee day)] for flavour
-    moments ``mu`` = (mu_e, mu_mu, mu_tau) [1e-10 mu_B] (paper 004 Eqs. 7, 12, 17)."""
+    moments ``mu`` = (mu_e, mu_mu, mu_tau) [1e-10 mu_B] (paper 004 Eqs. 7, 12, 17), mu_b^2
+    from :class:`~cevns_jax.likelihood.physics_model.FlavourMoments`."""
     mu2 = _mu2(analysis, mu)
     return jnp.sum(analysis.sm + mu2[:, None] * analysis.em, axis=0)
 
 
-def _pull_shapes(analysis: CdexAnalysis, mu):
-    """c_j^i = sigma_j R_j^i(mu): the shift of bin i for a one-sigma pull of component j."""
+def pull_shapes(analysis: CdexAnalysis, mu):
+    """c_j^i = sigma_j R_j^i(mu) (004 Eq. 18): the shift of bin i for a one-sigma pull of
+    component j; shape (n_pulls, n_bins)."""
     mu2 = _mu2(analysis, mu)
-    per_beam = analysis.sm + mu2[:, None] * analysis.em
-    shapes = analysis.pull_sigma @ per_beam
-    if shapes.shape[0] == 0:  # no pulls: a zero shape keeps Eq. 18 well defined
-        shapes = jnp.zeros((1, analysis.n_bins))
-    return shapes
+    return analysis.pull_sigma @ (analysis.sm + mu2[:, None] * analysis.em)
 
 
-def _data_arrays(data):
-    if isinstance(data, BinnedSpectrum):
-        return jnp.asarray(data.rate), jnp.asarray(data.uncertainty)
-    rate, unc = data
-    return jnp.asarray(rate, dtype=jnp.float64), jnp.asarray(unc, dtype=jnp.float64)
+@dataclasses.dataclass(frozen=True)
+class PulledRates:
+    """Expected rates of 004 Eq. (18) as measurement components: beam b of pulled component
+    j scaled by (1 + sigma_j xi_j), plus the flat background ``nu[background]``.
+    ``data["pull"]`` is the (n_pulls, n_beams) matrix sigma_j [b in j]."""
+
+    pulls: tuple
+    background: str
+
+    def __call__(self, data, nu):
+        n_beams = data["sm"].shape[0]
+        scale = jnp.ones(n_beams)
+        if self.pulls:
+            scale = scale + jnp.stack([nu[n] for n in self.pulls]) @ data["pull"]
+        flat = nu[self.background] * jnp.ones(data["sm"].shape[1])
+        return Components(scale[:, None] * data["sm"], scale[:, None] * data["em"], flat)
 
 
-def _check_bins(analysis: CdexAnalysis, data):
+def measurement(analysis: CdexAnalysis, data, *, background=None,
+                name: str = "CDEX-10") -> Measurement:
+    """The pull chi^2 of paper 004 Eq. (18) as a :class:`Measurement`.
+
+    One Gaussian channel: observed R_obs^i, variance (Delta^i)^2, expected
+    sum_b (1 + sigma_j(b) xi_j(b)) (S_b^i + mu_b^2 E_b^i) + B. Nuisances ``pull_<component>``
+    (the xi_j: unit-width Gaussian constraints, so their penalty is sum_j xi_j^2) and
+    ``background`` (B [counts/(kg keVee day)]: free and profiled, or fixed to ``background``).
+    Profiling gives exactly the closed form :func:`cevns_jax.likelihood.chi2_pull`.
+    """
     if isinstance(data, BinnedSpectrum):
         if data.n_bins != analysis.n_bins or not np.allclose(
                 data.edges_kevee, analysis.edges_kevee, rtol=1e-9, atol=1e-12):
             raise ValueError("the spectrum's bins differ from the analysis bins: "
                              f"{data.edges_kevee} vs {analysis.edges_kevee}")
-
-
-def profile_background(analysis: CdexAnalysis, mu, data):
-    """Best flat background B* of 004 Eq. (18) with the pulls profiled too, in closed form.
-
-    With y = R_obs - R_exp(mu) and V = diag(Delta^2) + C^T C (pulls folded into the
-    covariance), chi^2(B) = (y - B 1)^T V^-1 (y - B 1), so B* = 1^T V^-1 y / 1^T V^-1 1.
-    """
-    _check_bins(analysis, data)
-    r_obs, delta = _data_arrays(data)
-    y = r_obs - expected_rate(analysis, mu)
-    shapes = _pull_shapes(analysis, mu)
-    cov = jnp.diag(delta**2) + shapes.T @ shapes
-    factor = jax.scipy.linalg.cho_factor(cov)
-    ones = jnp.ones_like(y)
-    v_y = jax.scipy.linalg.cho_solve(factor, y)
-    v_1 = jax.scipy.linalg.cho_solve(factor, ones)
-    return jnp.dot(ones, v_y) / jnp.dot(ones, v_1)
-
-
-def chi2(analysis: CdexAnalysis, mu, data, background=None):
-    """Pull chi^2 of paper 004 Eq. (18) at flavour moments ``mu`` [1e-10 mu_B].
-
-    ``data``: a :class:`BinnedSpectrum` (or a pair (rate, uncertainty)). The pulls are profiled
-    analytically (:func:`cevns_jax.likelihood.chi2_pull`); the flat background B is profiled
-    (``background=None``, :func:`profile_background`) or fixed to ``background``
-    [counts/(kg keVee day)].
-    """
-    _check_bins(analysis, data)
-    r_obs, delta = _data_arrays(data)
-    b = profile_background(analysis, mu, data) if background is None else background
-    return chi2_pull(r_obs, expected_rate(analysis, mu), b, delta, _pull_shapes(analysis, mu))
+        rate, unc = data.rate, data.uncertainty
+    else:
+        rate, unc = (np.asarray(a, dtype=np.float64) for a in data)
+        if rate.shape != (analysis.n_bins,) or unc.shape != (analysis.n_bins,):
+            raise ValueError(f"need {analysis.n_bins} rates and uncertainties, got "
+                             f"{rate.shape} and {unc.shape}")
+    pulls = tuple(f"pull_{c}" for c in analysis.pull_components)
+    nuisances = [Nuisance(p, 0.0, 1.0) for p in pulls]
+    if background is None:
+        nuisances.append(Nuisance("background", 0.0))
+    else:
+        nuisances.append(Nuisance("background", float(background), treatment="fixed"))
+    channel = Channel(
+        observed=jnp.asarray(rate, dtype=jnp.float64),
+        data={"sm": analysis.sm, "em": analysis.em, "pull": analysis.pull_sigma,
+              "variance": jnp.asarray(unc, dtype=jnp.float64) ** 2},
+        name=name, beams=analysis.beams, statistic="gaussian",
+        expected_fn=PulledRates(pulls, "background"))
+    return Measurement((channel,), tuple(nuisances), name=name)
 
 
 def asimov_spectrum(analysis: CdexAnalysis, mu=(0.0, 0.0, 0.0), *,
@@ -446,59 +482,6 @@ def asimov_spectrum(analysis: CdexAnalysis, mu=(0.0, 0.0, 0.0), *,
         raise ValueError("Asimov counts vanish in some bin: give a positive background")
     unc = np.sqrt(counts) / (widths * exposure_kg_day)
     label = (f"Asimov: mu = {tuple(float(m) for m in np.asarray(mu))} x 1e-10 mu_B, "
-             f"B = {background} {RATE_UNIT}, {exposure_kg_day} kg day")
+             f"B = {background} {RATE_UNIT}, {exposure_kg_day} kg day, "
+             f"{analysis.solar_model} fluxes, {analysis.channel.pee_model} P_ee")
     return BinnedSpectrum(analysis.edges_kevee, rate, unc, exposure_kg_day, label)
-
-
-def _one_flavour(index: int, value):
-    return jnp.zeros(3, dtype=jnp.float64).at[index].set(value)
-
-
-def best_fit(analysis: CdexAnalysis, data, flavour="mu_e", *, background=None,
-             bracket=(0.0, 100.0), n_grid: int = 401):
-    """Best fit of one flavour moment (others zero): grid then bounded Brent refinement.
-
-    Returns (mu_hat, chi2_min). chi^2 depends on mu only through mu^2, so mu >= 0.
-    """
-    from scipy import optimize
-
-    i = flavour_index(flavour)
-    fn = jax.jit(lambda m: chi2(analysis, _one_flavour(i, m), data, background))
-    grid = np.linspace(bracket[0], bracket[1], n_grid)
-    values = np.asarray(jax.vmap(fn)(jnp.asarray(grid)))
-    k = int(np.argmin(values))
-    a, b = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
-    if b <= a:
-        return float(grid[k]), float(values[k])
-    res = optimize.minimize_scalar(lambda m: float(fn(m)), bounds=(a, b), method="bounded",
-                                   options={"xatol": 1e-10})
-    if res.fun <= values[k]:
-        return float(res.x), float(res.fun)
-    return float(grid[k]), float(values[k])
-
-
-def flavour_limits(analysis: CdexAnalysis, data, *, levels=(2.71, 4.61), background=None,
-                   upper: float = 2.0e3) -> dict:
-    """Upper limits on mu_e, mu_mu, mu_tau one at a time (the others zero), where
-    Delta chi^2 reaches each of ``levels``: 2.71 is the 90 % C.L. for one parameter; 4.61 gives
-    the extent of the 90 % C.L. 2 d.o.f. region along an axis, which is how paper 004 reads its
-    limits off Figure 3. Returns ``{("mu_e", level): Limit, ...}`` [1e-10 mu_B]
-    (:func:`cevns_jax.solar.flavour_upper_limits`, grid on [0, ``upper``])."""
-    return flavour_upper_limits(lambda mu: chi2(analysis, mu, data, background), levels,
-                                upper=upper)
-
-
-def flavour_region(analysis: CdexAnalysis, data, x="mu_e", y="mu_mu", *, x_grid, y_grid,
-                   level: float = 4.61, background=None):
-    """90 % C.L. (2 d.o.f., Delta chi^2 = 4.61) region in the (x, y) flavour-moment plane with
-    the third moment zero (004 Figure 3). Returns a
-    :class:`~cevns_jax.inference.limits.Region2D`."""
-    ix, iy = flavour_index(x), flavour_index(y)
-    if ix == iy:
-        raise ValueError(f"x and y must be different flavours, got {x!r} twice")
-
-    def fn(a, b):
-        mu = jnp.zeros(3, dtype=jnp.float64).at[ix].set(a).at[iy].set(b)
-        return chi2(analysis, mu, data, background)
-
-    return region_2d(fn, x_grid, y_grid, level)

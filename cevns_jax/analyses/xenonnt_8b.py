@@ -1,5 +1,5 @@
-"""XENONnT solar-8B CEvNS data release: expected counts, a counting likelihood and limits on
-flavour magnetic moments.
+"""XENONnT solar-8B CEvNS data release: expected counts and the counting likelihood of the
+three science runs as a measurement.
 
 Data: ``XENONnT/cevns_data_release`` @ 60d230dd (Zenodo 10.5281/zenodo.20576156, CC-BY-4.0),
 loaded by :mod:`cevns_jax.datasets` (``xenonnt_*``): observed events per science run (SR0 9,
@@ -23,17 +23,22 @@ cm^-2 s^-1 (abstract); expected 8B signal 11.9 (+4.5 -4.2) events (paper text, q
 memory of the publication: not re-checked against the text here). The abstract alone fixes the
 collaboration's signal per unit flux: (37 - 26.4) / 4.7 = 2.26 events per 1e6 cm^-2 s^-1.
 
-Counting likelihood
--------------------
+Counting likelihood (:func:`measurement`)
+-----------------------------------------
 Per run r: n_r observed, nu_r = b_r (1 + s_b)^t_b + (1 + s_f)^t_f sum_beams [S_rb R^S_rb(t_ly,
 t_qy) + mu_b^2 E_rb R^E_rb(t_ly, t_qy)], with b_r the nominal background sum (AC + ER +
 neutrons), s_b = 5 % (the 26.4 +1.4 -1.3 of the PRL), s_f the 8B flux uncertainty (B16-GS98:
 12 %), and yield responses R = exp(a t + c t^2) fitted to the release grid at t = -1, 0, +1
-(trapezoid integrals on the 0.1-keV efficiency grid). The four nuisances t are common to all
-runs, standard-normal, and profiled (Fisher scoring, :func:`profile_fisher`; L-BFGS of
-:func:`cevns_jax.inference.fit.profile_nuisances` as a cross-check).
--2 ln L = sum_r Baker-Cousins deviance (:func:`cevns_jax.likelihood.poisson_deviance`) +
-sum t^2. Limits: Delta chi^2 = 2.71 (90 % C.L., one moment at a time, the others zero).
+(trapezoid integrals on the 0.1-keV efficiency grid). The four nuisances t (:data:`NUISANCES`)
+are common to all runs and standard-normal. -2 ln L = sum_r Baker-Cousins deviance + sum t^2;
+the :class:`~cevns_jax.likelihood.measurement.Measurement` is one Poisson channel whose bins
+are the runs. Limits and regions are computed in :mod:`cevns_jax.results.xenonnt_8b`.
+
+Flavour composition: by default the energy-dependent adiabatic LMA-MSW one
+(:data:`cevns_jax.solar.MSW_PEE_MODEL`: 8B P_ee about 0.3), beams as
+:class:`~cevns_jax.likelihood.physics_model.MassStateBeam`; paper 004's energy-independent
+reading (P_ee = 0.54) is ``pee_model=solar.PAPER004_PEE_MODEL``. Flux model: ``model``
+(default B16-GS98, whose 8B flux 5.46e6 cm^-2 s^-1 has the tabulated 12 % uncertainty).
 
 The release also has the 4-D binned templates; the binned likelihood is not built here (the
 counting likelihood discards the shape information, so it is conservative).
@@ -49,14 +54,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import datasets
-from ..inference.fit import profile_nuisances
-from ..likelihood import poisson_deviance
+from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
+from ..likelihood.physics_model import FlavourMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from ..rates import binned_templates, differential_rate
-from ..inference.limits import region_2d
-from ..solar import (PAPER004_OSCILLATION, build_solar_experiment, flavour_index,
-                    flavour_upper_limits, mu2_flavour, solar_channel, solar_config)
+from ..solar import (MSW_PEE_MODEL, PAPER004_OSCILLATION, beam_labels, build_solar_experiment,
+                     solar_channel, solar_config)
 from ..solar import merge_to_constant as merge_to_constant_channel
 
 __all__ = [
@@ -75,12 +79,8 @@ __all__ = [
     "expected_events",
     "CountingAnalysis",
     "setup_counting",
-    "expected_counts",
-    "neg2_log_likelihood",
-    "profiled_chi2",
-    "profile_fisher",
-    "flavour_limits",
-    "flavour_region",
+    "CountingRates",
+    "measurement",
     "poisson_upper_limit",
     "NUISANCES",
 ]
@@ -199,7 +199,7 @@ def yield_responses(templates: RunTemplates):
     return jnp.asarray(np.stack(out[0])), jnp.asarray(np.stack(out[1]))
 
 
-def run_channel(run: str, *, model: str = "B16-GS98", pee_model: str = "constant",
+def run_channel(run: str, *, model: str = "B16-GS98", pee_model: str = MSW_PEE_MODEL,
                 osc=PAPER004_OSCILLATION, components=("b8",), cross_section: str = "paper004",
                 b8_spectrum: str = "winter2006"):
     """The solar channel of one run (Xe, 1 t x 1 yr, tabulated release efficiency)."""
@@ -208,7 +208,7 @@ def run_channel(run: str, *, model: str = "B16-GS98", pee_model: str = "constant
     return solar_channel(build_solar_experiment(config), pee_model, osc, model)
 
 
-def run_templates(run: str, *, model: str = "B16-GS98", pee_model: str = "constant",
+def run_templates(run: str, *, model: str = "B16-GS98", pee_model: str = MSW_PEE_MODEL,
                   osc=PAPER004_OSCILLATION, components=("b8",),
                   cross_section: str = "paper004", b8_spectrum: str = "winter2006",
                   quad: QuadratureConfig = QuadratureConfig(), method: str = "tabulated",
@@ -259,16 +259,27 @@ def merge_to_constant(templates: RunTemplates) -> RunTemplates:
                                em=merge @ templates.em, grid=grid)
 
 
+def _mu2(channel, mu_flavour):
+    """mu_b^2 per beam of a solar ``channel`` for (mu_e, mu_mu, mu_tau) [1e-10 mu_B] from
+    :class:`~cevns_jax.likelihood.physics_model.FlavourMoments` (paper 004 Eqs. 6-11)."""
+    mu = jnp.asarray(mu_flavour, dtype=jnp.float64)
+    if mu.shape != (3,):
+        raise ValueError(f"mu_flavour must be (mu_e, mu_mu, mu_tau), got shape {mu.shape}")
+    return FlavourMoments(channel.osc).mu2(dict(zip(FlavourMoments.parameters, mu)),
+                                           beam_labels(channel))
+
+
 def expected_events(templates: RunTemplates, mu_flavour=(0.0, 0.0, 0.0)) -> float:
     """Expected 8B CEvNS events of a run at nominal yields: sum_b S_b + mu_b^2 E_b."""
-    mu2 = mu2_flavour(templates.channel, mu_flavour)
+    mu2 = _mu2(templates.channel, mu_flavour)
     return float(jnp.sum(templates.sm + mu2 * templates.em))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class CountingAnalysis:
     """Stacked run templates: ``sm``, ``em`` (n_runs, n_beams), yield responses (n_runs, 2, 2,
-    n_beams), observed counts and nominal backgrounds (n_runs,), prior widths."""
+    n_beams), observed counts and nominal backgrounds (n_runs,), prior widths. The flux model
+    is ``channel.solar_model``, the flavour composition ``channel.pee_model``."""
 
     runs: tuple
     channel: object
@@ -281,14 +292,24 @@ class CountingAnalysis:
     sigma_flux: float
     sigma_background: float
 
+    @property
+    def solar_model(self) -> str:
+        return self.channel.solar_model
 
-def setup_counting(runs=RUNS, *, model: str = "B16-GS98", pee_model: str = "constant",
+    def flavour_model(self) -> FlavourMoments:
+        """The flavour-moment model with the oscillation parameters of the channel."""
+        return FlavourMoments(self.channel.osc)
+
+
+def setup_counting(runs=RUNS, *, model: str = "B16-GS98", pee_model: str = MSW_PEE_MODEL,
                    osc=PAPER004_OSCILLATION, sigma_flux: float | None = None,
                    sigma_background: float = BACKGROUND_UNCERTAINTY, templates=None,
                    **kwargs) -> CountingAnalysis:
-    """The counting analysis over ``runs``. ``sigma_flux`` defaults to the 8B uncertainty of
-    B16-GS98 (12 %; BS05 has none tabulated). Precomputed ``templates`` (a list of
-    :class:`RunTemplates`) may be passed instead of being recomputed."""
+    """The counting analysis over ``runs``: flux model ``model``, flavour composition
+    ``pee_model`` (default adiabatic MSW; paper 004's is ``solar.PAPER004_PEE_MODEL``).
+    ``sigma_flux`` defaults to the 8B uncertainty of B16-GS98 (12 %; BS05 has none
+    tabulated). Precomputed ``templates`` (a list of :class:`RunTemplates`) may be passed
+    instead of being recomputed (their channel then fixes the flux model and composition)."""
     if templates is None:
         templates, grid = [], None
         for r in runs:
@@ -302,7 +323,7 @@ def setup_counting(runs=RUNS, *, model: str = "B16-GS98", pee_model: str = "cons
     for name, value in (("sigma_flux", sigma_flux), ("sigma_background", sigma_background)):
         if not value >= 0:
             raise ValueError(f"{name} must be >= 0, got {value!r}")
-    stack = lambda attr: jnp.stack([getattr(t, attr) for t in templates])
+    stack = lambda attr: jnp.stack([getattr(t, attr) for t in templates])  # noqa: E731
     yields = [yield_responses(t) for t in templates]
     return CountingAnalysis(
         tuple(t.run for t in templates), templates[0].channel, stack("sm"), stack("em"),
@@ -312,14 +333,10 @@ def setup_counting(runs=RUNS, *, model: str = "B16-GS98", pee_model: str = "cons
         float(sigma_flux), float(sigma_background))
 
 
-jax.tree_util.register_dataclass(
-    CountingAnalysis,
-    data_fields=["sm", "em", "yield_sm", "yield_em", "observed", "background", "sigma_flux",
-                 "sigma_background"],
-    meta_fields=["runs", "channel"])
-
-#: Nuisance order: 8B flux, background normalisation, light yield, charge yield.
-NUISANCES = ("flux", "background", "light_yield", "charge_yield")
+#: Nuisance names of the measurement (standard normal): 8B flux, background normalisation,
+#: light yield, charge yield; shared by all runs.
+NUISANCES = tuple(f"xenonnt_8b/{n}" for n in ("flux_b8", "background", "light_yield",
+                                               "charge_yield"))
 
 
 def _response(coef, t_yield):
@@ -329,112 +346,39 @@ def _response(coef, t_yield):
                    + jnp.einsum("...kb,k->...b", c, t_yield**2))
 
 
-def expected_counts(analysis: CountingAnalysis, mu_flavour, nuisances=None):
-    """nu_r (n_runs,) for flavour moments ``mu_flavour`` [1e-10 mu_B] and standard-normal
-    ``nuisances`` t = (flux, background, light yield, charge yield), default zero:
+@dataclasses.dataclass(frozen=True)
+class CountingRates:
+    """Expected counts per run as measurement components (module docstring):
+    S_rb (1 + s_f)^t_f R^S_rb(t_ly, t_qy), the same for E, and b_r (1 + s_b)^t_b."""
 
-    nu_r = b_r (1 + s_b)^t_b + (1 + s_f)^t_f sum_b [S_rb R^S_rb(t_y) + mu_b^2 E_rb R^E_rb(t_y)],
+    names: tuple = NUISANCES
 
-    log-normal normalisations and the yield responses R of :class:`RunTemplates`.
-    """
-    t = jnp.zeros(4) if nuisances is None else jnp.asarray(nuisances, dtype=jnp.float64)
-    mu2 = mu2_flavour(analysis.channel, mu_flavour)
-    t_yield = t[2:]
-    signal = (analysis.sm * _response(analysis.yield_sm, t_yield)
-              + mu2 * analysis.em * _response(analysis.yield_em, t_yield)).sum(axis=-1)
-    return (analysis.background * jnp.exp(jnp.log1p(analysis.sigma_background) * t[1])
-            + signal * jnp.exp(jnp.log1p(analysis.sigma_flux) * t[0]))
+    def __call__(self, data, nu):
+        flux, bkg, light, charge = (nu[n] for n in self.names)
+        t_yield = jnp.stack([light, charge])
+        scale = jnp.exp(jnp.log1p(data["sigma_flux"]) * flux)
+        sm = data["sm"] * _response(data["yield_sm"], t_yield) * scale
+        em = data["em"] * _response(data["yield_em"], t_yield) * scale
+        background = data["background"] * jnp.exp(jnp.log1p(data["sigma_background"]) * bkg)
+        return Components(sm.T, em.T, background)
 
 
-def neg2_log_likelihood(analysis: CountingAnalysis, mu_flavour, nuisances, observed=None):
-    """-2 ln L = sum_r D(n_r, nu_r) + |t|^2: Poisson (Baker-Cousins) deviance per run plus the
-    standard-normal penalties of the four nuisances. ``observed`` overrides the data
-    (e.g. Asimov counts)."""
+def measurement(analysis: CountingAnalysis, *, observed=None,
+                name: str = "XENONnT-8B") -> Measurement:
+    """The counting likelihood as a :class:`Measurement`: one Poisson channel whose bins are
+    the science runs, the four standard-normal nuisances :data:`NUISANCES` shared by all runs,
+    beams labelled for the moment models (:func:`cevns_jax.solar.beam_labels`).
+    ``observed`` overrides the release counts (e.g. Asimov counts)."""
     n = analysis.observed if observed is None else jnp.asarray(observed, dtype=jnp.float64)
-    nu = expected_counts(analysis, mu_flavour, nuisances)
-    t = jnp.asarray(nuisances, dtype=jnp.float64)
-    return poisson_deviance(n, nu) + jnp.sum(t**2)
-
-
-def profile_fisher(analysis: CountingAnalysis, mu_flavour, observed=None, n_iter: int = 30,
-                   n_halvings: int = 10):
-    """Profile the four nuisances by Fisher scoring (IRLS) with step halving.
-
-    The Poisson Fisher matrix F = 2 J^T diag(1/nu) J + 2 I (J = d nu / d t) is positive
-    definite for any t, so the step -F^-1 grad(-2 ln L) is a descent direction; each iteration
-    takes the longest of the steps 2^-k (k < ``n_halvings``) that lowers -2 ln L (or none).
-    A ``lax.fori_loop`` with a fixed number of iterations: it jits and vmaps with a small
-    graph. Returns (t*, -2 ln L(t*)).
-    """
-    def fun(t):
-        return neg2_log_likelihood(analysis, mu_flavour, t, observed)
-
-    def nu(t):
-        return expected_counts(analysis, mu_flavour, t)
-
-    grad = jax.grad(fun)
-    scales = 0.5 ** jnp.arange(n_halvings)
-
-    def step(_, t):
-        g = grad(t)
-        jac = jax.jacfwd(nu)(t)
-        fisher = 2.0 * (jac.T / nu(t)) @ jac + 2.0 * jnp.eye(t.size)
-        delta = jnp.linalg.solve(fisher, g)
-        trials = t[None, :] - scales[:, None] * delta[None, :]
-        values = jax.vmap(fun)(trials)
-        values = jnp.where(jnp.isfinite(values), values, jnp.inf)
-        better = values < fun(t)
-        k = jnp.argmax(better)
-        return jnp.where(jnp.any(better), trials[k], t)
-
-    t = jax.lax.fori_loop(0, n_iter, step, jnp.zeros(4))
-    return t, fun(t)
-
-
-def profiled_chi2(analysis: CountingAnalysis, mu_flavour, observed=None, method: str = "fisher"):
-    """-2 ln L minimised over the four nuisances: ``"fisher"`` (default,
-    :func:`profile_fisher`) or ``"lbfgs"`` (:func:`cevns_jax.inference.fit.profile_nuisances`,
-    the library's general profiler, as a cross-check). Pure JAX; jit/vmap at the call site."""
-    if method == "fisher":
-        return profile_fisher(analysis, mu_flavour, observed)[1]
-    if method == "lbfgs":
-        res = profile_nuisances(
-            lambda mu, t: neg2_log_likelihood(analysis, mu, t, observed), mu_flavour,
-            jnp.zeros(4))
-        return res.value
-    raise ValueError(f"unknown method {method!r}; expected 'fisher' or 'lbfgs'")
-
-
-def flavour_limits(analysis: CountingAnalysis, *, levels=(2.71,), observed=None,
-                   upper: float = 500.0) -> dict:
-    """Upper limits on mu_e, mu_mu, mu_tau one at a time (others zero) from the profiled
-    counting likelihood, Delta chi^2 = level (2.71: 90 % C.L.). ``{("mu_e", level): Limit, ...}``
-    in 1e-10 mu_B."""
-    observed = analysis.observed if observed is None else jnp.asarray(observed,
-                                                                        dtype=jnp.float64)
-    return flavour_upper_limits(_limit_chi2, levels, upper=upper, n_grid=128,
-                                args=(analysis, observed))
-
-
-def _limit_chi2(mu, args):
-    """Module-level (hence compile-cached) chi^2 of :func:`flavour_limits`."""
-    analysis, observed = args
-    return profiled_chi2(analysis, mu, observed)
-
-
-def flavour_region(analysis: CountingAnalysis, x="mu_e", y="mu_mu", *, x_grid, y_grid,
-                   level: float = 4.61, observed=None):
-    """90 % C.L. (2 d.o.f.) region in a plane of two flavour moments, the third zero, from the
-    profiled counting likelihood (:func:`cevns_jax.inference.limits.region_2d`)."""
-    ix, iy = (flavour_index(v) for v in (x, y))
-    if ix == iy:
-        raise ValueError(f"x and y must be different flavours, got {x!r} twice")
-
-    def fn(a, b):
-        mu = jnp.zeros(3, dtype=jnp.float64).at[ix].set(a).at[iy].set(b)
-        return profiled_chi2(analysis, mu, observed)
-
-    return region_2d(fn, x_grid, y_grid, level)
+    if n.shape != (len(analysis.runs),):
+        raise ValueError(f"need one observed count per run {analysis.runs}, got shape {n.shape}")
+    data = {"sm": analysis.sm, "em": analysis.em, "yield_sm": analysis.yield_sm,
+            "yield_em": analysis.yield_em, "background": analysis.background,
+            "sigma_flux": jnp.asarray(analysis.sigma_flux),
+            "sigma_background": jnp.asarray(analysis.sigma_background)}
+    channel = Channel(observed=n, data=data, name=name, beams=beam_labels(analysis.channel),
+                      statistic="poisson", expected_fn=CountingRates())
+    return Measurement((channel,), tuple(Nuisance(k, 0.0, 1.0) for k in NUISANCES), name=name)
 
 
 def poisson_upper_limit(observed: int = 0, background: float = 0.0, cl: float = 0.9) -> float:

@@ -34,6 +34,7 @@ from .. import datasets, solar
 from ..precision import require_x64
 from ..analyses import cdex10 as cdex, xenonnt_8b as xenonnt
 from ..rates import binned_templates
+from ..results.xenonnt_8b import best_fit, flavour_limits, flavour_region
 
 COLUMNS = ("analysis", "quantity", "computed", "unit", "reference", "source", "note")
 MU_UNIT = "1e-10 mu_B"
@@ -44,6 +45,10 @@ REPORT_ENERGIES_KEV = (0.1, 1.0)
 #: Files written by :func:`run`: tables into ``output_dir``, figures into ``figure_dir``.
 TABLE_FILES = ("solar.csv", "cdex10_asimov_spectrum.csv")
 FIGURE_FILES = ("fig2_solar_spectra.png", "fig3_cdex_regions.png", "xenonnt_8b_signal.png")
+#: Flux models: paper 004's spectra and CDEX analysis use BS05(OP) (004 Sect. 2.3); the
+#: XENONnT 8B numbers use B16-GS98 (whose 8B flux carries the tabulated 12 % uncertainty).
+CDEX_SOLAR_MODEL = "BS05OP"
+XENONNT_SOLAR_MODEL = "B16-GS98"
 
 
 def _row(analysis, quantity, computed, unit, reference=None, source="", note=""):
@@ -66,7 +71,9 @@ def _spectra(tiny):
     kappas = {"Ge": cdex.CDEX10_KAPPA, "Xe": None}
     scales = ("nr",) if tiny else ("nr", "ee")
     for material, grid in grids.items():
-        channel = solar.spectra_channel(material, components=("b8",), kappa=kappas[material])
+        channel = solar.spectra_channel(material, components=("b8",), kappa=kappas[material],
+                                        solar_model=CDEX_SOLAR_MODEL,
+                                        pee_model=solar.PAPER004_PEE_MODEL)
         for scale in scales:
             energies = grid if scale == "nr" else grid * (0.2 if material == "Ge" else 0.15)
             sm, em = jax.jit(lambda e, s=scale: solar.channel_spectra(channel, e, s))(
@@ -93,14 +100,15 @@ def _spectra_rows(spectra):
                 total = solar.spectra_rate(sp, (mu, mu, mu))[i]
                 rows.append(_row("solar_spectra",
                                  f"{material.lower()}_8b_mm_over_sm_at_{t:g}keVnr_mu{mu:g}",
-                                 total / sm, "ratio", None, "004 Eqs. 6-7",
+                                 total / sm, "ratio", None, "004 Eqs. 6-7, BS05(OP) 8B",
                                  "mu_e = mu_mu = mu_tau = mu (compositions sum to 1)"))
     return rows
 
 
 def _total_rates_rows():
     """8B totals on Xe: flux-averaged cross section vs the XENONnT measurement."""
-    cfg = solar.solar_config("Xe", "0.001 keVnr", mass="1 t", time="1 yr", model="B16-GS98",
+    cfg = solar.solar_config("Xe", "0.001 keVnr", mass="1 t", time="1 yr",
+                             model=XENONNT_SOLAR_MODEL,
                              components=["b8"])
     exp = solar.build_solar_experiment(cfg, drop_unreachable=False)
     events = float(jax.jit(lambda: binned_templates(exp).sm.sum())())
@@ -108,28 +116,39 @@ def _total_rates_rows():
     sigma = events / (n_nuclei * exp.beams[0].fluence)
     return [
         _row("xenonnt_8b", "xe_8b_flux_averaged_cross_section", sigma, "cm^2", 1.1e-39,
-             "XENONnT PRL 133, 191002 (abstract): measured (1.1 +0.8 -0.5)e-39 cm^2",
+             "XENONnT PRL 133, 191002 (abstract): measured (1.1 +0.8 -0.5)e-39 cm^2; "
+             "B16-GS98 fluxes",
              "SM, all recoils above 1 eVnr, 004 cross section, Helm"),
         _row("xenonnt_8b", "xe_8b_events_per_t_yr_all_recoils", events, "events/(t yr)", None,
-             "B16-GS98 8B flux 5.46e6 /cm2/s", "no efficiency, threshold 1 eVnr"),
+             "B16-GS98 fluxes (8B 5.46e6 /cm2/s)", "no efficiency, threshold 1 eVnr"),
     ]
 
 
+def _cdex_limits(analysis, data, levels):
+    """Flavour limits of the CDEX measurement (004 Eq. 18) on [0, 2000] x 1e-10 mu_B."""
+    return flavour_limits(cdex.measurement(analysis, data), analysis.flavour_model(),
+                          levels=levels, upper=2.0e3)
+
+
 def _cdex(tiny, output_dir):
+    """CDEX-10-like Asimov rows under paper 004's composition (:data:`solar.PAPER004_PEE_MODEL`),
+    with the adiabatic MSW composition beside them (full mode); BS05(OP) fluxes."""
     rows, info = [], {}
     t0 = time.time()
     if tiny:  # 8B only: hep (0.14 % of the 8B flux) costs a second template compilation
-        an, an_ad = cdex.setup_analysis(components=("b8",)), None
+        an = cdex.setup_analysis(components=("b8",), solar_model=CDEX_SOLAR_MODEL,
+                                 pee_model=solar.PAPER004_PEE_MODEL)
+        an_ad = None
     else:
-        an_ad = cdex.setup_analysis(pee_model="adiabatic")
+        an_ad = cdex.setup_analysis(solar_model=CDEX_SOLAR_MODEL, pee_model=solar.MSW_PEE_MODEL)
         an = cdex.merge_to_constant(an_ad)
     data = cdex.asimov_spectrum(an)
     cdex.write_spectrum_csv(data, os.path.join(output_dir, TABLE_FILES[1]),
                             comment="CDEX-10-like Asimov spectrum (no signal), cevns-jax solar")
     info.update(analysis=an, data=data)
     a = "cdex10_asimov"
-    src = ("Asimov: 205.4 kg day, 160 eVee, kappa 0.162, 20 x 0.1 keVee, B = 2 /(kg keVee day)"
-           + (", 8B only (tiny)" if tiny else ", 8B + hep"))
+    src = ("Asimov: 205.4 kg day, 160 eVee, kappa 0.162, 20 x 0.1 keVee, B = 2 /(kg keVee day), "
+           "BS05(OP) fluxes" + (", 8B only (tiny)" if tiny else ", 8B + hep"))
     sm_rate = np.asarray(cdex.expected_rate(an))
     sm_counts = float(np.sum(sm_rate * an.widths_kevee) * cdex.CDEX10_EXPOSURE_KG_DAY)
     em_counts = np.asarray(an.em.sum(0) * an.widths_kevee).sum() * cdex.CDEX10_EXPOSURE_KG_DAY
@@ -143,38 +162,39 @@ def _cdex(tiny, output_dir):
         per_mu2 = float(np.sum(em_counts_beam * composition[:, k]))
         mu_paper = cdex.PAPER004_LIMITS[flav]
         rows.append(_row(a, f"mm_events_at_paper_limit_mu_{flav}", per_mu2 * mu_paper**2,
-                         "events", None, PAPER004,
+                         "events", None, PAPER004 + ", BS05(OP) fluxes",
                          f"signal events if mu_{flav} = {mu_paper} (others 0); compare with the "
                          "2.30-event zero-background Poisson floor"))
         rows.append(_row(a, f"zero_background_floor_mu_{flav}",
                          np.sqrt(xenonnt.POISSON_90CL_ZERO_BACKGROUND / per_mu2), MU_UNIT, None,
-                         "ln(10) = 2.30 events, zero background", "the smallest mu that any "
-                         "analysis of this exposure could exclude at 90 % C.L."))
-    limits = cdex.flavour_limits(an, data)
+                         "ln(10) = 2.30 events, zero background, BS05(OP) fluxes",
+                         "the smallest mu that any analysis of this exposure could exclude at "
+                         "90 % C.L."))
+    limits = _cdex_limits(an, data, (2.71, 4.61))
     for flav in solar.FLAVOURS:
         rows.append(_row(a, f"limit_mu_{flav}", limits[("mu_" + flav, 2.71)].value, MU_UNIT,
-                         cdex.PAPER004_LIMITS[flav], PAPER004,
+                         cdex.PAPER004_LIMITS[flav], PAPER004 + ", BS05(OP) fluxes",
                          "90 % C.L., Delta chi2 = 2.71, other moments 0, constant P_ee"))
-        rows.append(_row(a, f"limit_mu_{flav}_2dof_extent",
-                         limits[("mu_" + flav, 4.61)].value, MU_UNIT,
-                         cdex.PAPER004_LIMITS[flav], PAPER004,
+        rows.append(_row(a, f"limit_mu_{flav}_2dof_extent", limits[("mu_" + flav, 4.61)].value, MU_UNIT,
+                         cdex.PAPER004_LIMITS[flav], PAPER004 + ", BS05(OP) fluxes",
                          "Delta chi2 = 4.61 (axis extent of the Figure 3 region)"))
     info["limits"] = limits
     if an_ad is not None:
-        lim_ad = cdex.flavour_limits(an_ad, cdex.asimov_spectrum(an_ad), levels=(2.71,))
+        lim_ad = _cdex_limits(an_ad, cdex.asimov_spectrum(an_ad), (2.71,))
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee",
-                             lim_ad[("mu_" + flav, 2.71)].value,
-                             MU_UNIT, cdex.PAPER004_LIMITS[flav], PAPER004,
-                             "energy-dependent adiabatic LMA-MSW P_ee (production-averaged)"))
+            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee", lim_ad[("mu_" + flav, 2.71)].value,
+                             MU_UNIT, cdex.PAPER004_LIMITS[flav], PAPER004 + ", BS05(OP) fluxes",
+                             "energy-dependent adiabatic LMA-MSW P_ee (production-averaged), "
+                             "mass-state beams"))
         # injection: recover mu_e = 300 from its own Asimov data
-        inj = cdex.asimov_spectrum(an, (300.0, 0.0, 0.0))
-        mu_hat, chi_min = cdex.best_fit(an, inj, "mu_e", bracket=(0.0, 600.0))
+        inj = cdex.measurement(an, cdex.asimov_spectrum(an, (300.0, 0.0, 0.0)))
+        mu_hat, chi_min = best_fit(inj, an.flavour_model(), "mu_e", upper=600.0)
         rows.append(_row(a, "injected_mu_e_300_recovered", mu_hat, MU_UNIT, 300.0,
-                         "Asimov injection", f"chi2 at best fit {chi_min:.2e}"))
+                         "Asimov injection, BS05(OP) fluxes", f"chi2 at best fit {chi_min:.2e}"))
     grid = _region_grid(tiny)
+    measurement = cdex.measurement(an, data)
     info["regions"] = {
-        pair: cdex.flavour_region(an, data, *pair, x_grid=grid, y_grid=grid)
+        pair: flavour_region(measurement, an.flavour_model(), *pair, x_grid=grid, y_grid=grid)
         for pair in (("mu_e", "mu_mu"), ("mu_e", "mu_tau"))}
     info["seconds"] = time.time() - t0
     return rows, info
@@ -186,20 +206,31 @@ def _region_grid(tiny):
     return np.concatenate([[0.0], np.geomspace(0.5, 2000.0, 24 if tiny else 60)])
 
 
+def _xenonnt_limits(templates, levels=(2.71,)):
+    analysis = xenonnt.setup_counting(templates=templates)
+    return analysis, flavour_limits(xenonnt.measurement(analysis), analysis.flavour_model(),
+                                    levels=levels)
+
+
 def _xenonnt(tiny):
+    """XENONnT 8B rows (B16-GS98 fluxes): expectations, and limits under paper 004's
+    composition (:data:`solar.PAPER004_PEE_MODEL`) with the adiabatic MSW ones beside them."""
     rows, info = [], {}
     a = "xenonnt_8b"
     pub = xenonnt.PUBLISHED
-    flux = datasets.solar_total_fluxes("B16-GS98")["b8"]
+    model = XENONNT_SOLAR_MODEL
+    flux = datasets.solar_total_fluxes(model)["b8"]
     grid, adiabatic = None, []
     if tiny:  # release method only: one compilation for the three runs
         templates = []
         for r in xenonnt.RUNS:
-            templates.append(xenonnt.run_templates(r, method="grid", grid=grid))
+            templates.append(xenonnt.run_templates(r, model=model, method="grid", grid=grid,
+                                                   pee_model=solar.PAPER004_PEE_MODEL))
             grid = templates[-1].grid
     else:  # tabulated efficiency, adiabatic split; constant P_ee by exact merging
         for r in xenonnt.RUNS:
-            adiabatic.append(xenonnt.run_templates(r, pee_model="adiabatic", grid=grid))
+            adiabatic.append(xenonnt.run_templates(r, model=model, grid=grid,
+                                                   pee_model=solar.MSW_PEE_MODEL))
             grid = adiabatic[-1].grid
         templates = [xenonnt.merge_to_constant(t) for t in adiabatic]
     info["templates"] = templates
@@ -209,19 +240,20 @@ def _xenonnt(tiny):
         if t.run in ("sr0", "sr1"):
             total01 += n_sm
         rows.append(_row(a, f"expected_8b_events_{t.run}", n_sm, "events", None,
-                         f"release efficiency x {t.exposure_t_y} t yr, B16-GS98",
+                         f"release efficiency x {t.exposure_t_y} t yr, B16-GS98 fluxes",
                          f"method {t.method}; no per-run expectation is published"))
         if t.method == "tabulated":
             grid_sm = float(np.sum(t.grid_counts()[0]))
             rows.append(_row(a, f"expected_8b_events_{t.run}_release_method", grid_sm, "events",
-                             n_sm, "trapezoid on the release's 0.1-keV grid",
+                             n_sm, "trapezoid on the release's 0.1-keV grid, B16-GS98 fluxes",
                              "reference column: the tabulated-efficiency value"))
         rows.append(_row(a, f"background_events_{t.run}", t.background_total, "events", None,
                          "release templates (AC + ER + neutrons), nominal", ""))
         rows.append(_row(a, f"observed_events_{t.run}", t.observed, "events", None,
                          "release data", ""))
         rows.append(_row(a, f"em_events_unit_moment_{t.run}", float(jnp.sum(t.em)),
-                         "events per (1e-10 mu_B)^2", None, "mu_eff = 1e-10 mu_B", ""))
+                         "events per (1e-10 mu_B)^2", None,
+                         "mu_eff = 1e-10 mu_B, B16-GS98 fluxes", ""))
     rows.append(_row(a, "expected_8b_events_sr0_sr1", total01, "events", pub["expected_8b"],
                      pub["reference"], "reference is 11.9 (+4.5 -4.2); B16-GS98 flux 5.46e6"))
     per_flux = total01 / (flux / 1e6)
@@ -232,34 +264,37 @@ def _xenonnt(tiny):
                      "signal per unit 8B flux; independent of the flux model"))
     rows.append(_row(a, "sr0_sr1_signal_over_poisson_floor", total01 /
                      xenonnt.POISSON_90CL_ZERO_BACKGROUND, "ratio", None,
-                     "zero-background 90 % Poisson floor 2.30 events",
+                     "zero-background 90 % Poisson floor 2.30 events, B16-GS98 fluxes",
                      "> 1: the 8B signal is reachable with this exposure"))
-    analysis = xenonnt.setup_counting(templates=templates)
+    analysis, limits = _xenonnt_limits(templates)
     info["analysis"] = analysis
-    limits = xenonnt.flavour_limits(analysis)
     info["limits"] = limits
     if not tiny:
         grid_2d = _region_grid(tiny)
+        measurement = xenonnt.measurement(analysis)
         info["regions"] = {
-            pair: xenonnt.flavour_region(analysis, *pair, x_grid=grid_2d, y_grid=grid_2d)
+            pair: flavour_region(measurement, analysis.flavour_model(), *pair, x_grid=grid_2d,
+                                 y_grid=grid_2d)
             for pair in (("mu_e", "mu_mu"), ("mu_e", "mu_tau"))}
+    ref = PAPER004 + " (CDEX-10, for comparison)"
     for flav in solar.FLAVOURS:
         rows.append(_row(a, f"limit_mu_{flav}", limits[("mu_" + flav, 2.71)].value, MU_UNIT,
-                         cdex.PAPER004_LIMITS[flav], PAPER004 + " (CDEX-10, for comparison)",
-                         "SR0+SR1+SR2 counting, 90 % C.L., others 0, constant P_ee"))
+                         cdex.PAPER004_LIMITS[flav], ref,
+                         "SR0+SR1+SR2 counting, 90 % C.L., others 0, constant P_ee, "
+                         "B16-GS98 fluxes"))
     if adiabatic:
-        lim_ad = xenonnt.flavour_limits(xenonnt.setup_counting(templates=adiabatic))
+        _, lim_ad = _xenonnt_limits(adiabatic)
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee",
-                             lim_ad[("mu_" + flav, 2.71)].value,
-                             MU_UNIT, cdex.PAPER004_LIMITS[flav],
-                             PAPER004 + " (CDEX-10, for comparison)",
-                             "SR0+SR1+SR2, energy-dependent adiabatic LMA-MSW P_ee"))
-        lim01 = xenonnt.flavour_limits(xenonnt.setup_counting(templates=templates[:2]))
+            rows.append(_row(a, f"limit_mu_{flav}_adiabatic_pee", lim_ad[("mu_" + flav, 2.71)].value,
+                             MU_UNIT, cdex.PAPER004_LIMITS[flav], ref,
+                             "SR0+SR1+SR2, energy-dependent adiabatic LMA-MSW P_ee, mass-state "
+                             "beams, B16-GS98 fluxes"))
+        _, lim01 = _xenonnt_limits(templates[:2])
         for flav in solar.FLAVOURS:
-            rows.append(_row(a, f"limit_mu_{flav}_sr0_sr1",
-                             lim01[("mu_" + flav, 2.71)].value, MU_UNIT,
-                             None, "", "SR0+SR1 only (the PRL 133 data set)"))
+            rows.append(_row(a, f"limit_mu_{flav}_sr0_sr1", lim01[("mu_" + flav, 2.71)].value,
+                             MU_UNIT,
+                             None, "", "SR0+SR1 only (the PRL 133 data set), constant P_ee, "
+                             "B16-GS98 fluxes"))
     return rows, info
 
 

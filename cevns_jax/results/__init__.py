@@ -13,6 +13,7 @@ ANALYSES = {
     "coherent_lar2020": "cevns_jax.results.coherent_lar",
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022",
     "dresden2": "cevns_jax.results.dresden2",
+    "xenonnt_8b": "cevns_jax.results.xenonnt_8b",
     "paper000_reactor_quenching": "cevns_jax.results.quenching_table",
     "global": "cevns_jax.results.global_fit",
 }
