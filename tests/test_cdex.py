@@ -218,7 +218,7 @@ def test_limits_follow_the_flavour_composition(limits):
     # constant P_ee: chi^2 depends on P_ee mu_e^2 + P_emu mu_mu^2 + P_etau mu_tau^2 only, so
     # mu_alpha limits scale as 1 / sqrt(P_alpha); 1e-8 = the root-finder tolerance
     for flav, k in (("mu", 1), ("tau", 2)):
-        ratio = limits[(flav, 2.71)].value / limits[("mu_e", 2.71)].value
+        ratio = limits[(f"mu_{flav}", 2.71)].value / limits[("mu_e", 2.71)].value
         assert ratio == pytest.approx(np.sqrt(p[0] / p[k]), rel=1e-8)
     # hence mu_mu is the weakest limit (P_emu = 0.195 < P_etau = 0.263 < P_ee = 0.542): paper
     # 004's mu_mu < 1.43 (5x below its mu_e < 7.88) contradicts its own Eqs. 8-10

@@ -201,7 +201,7 @@ def test_limits_and_flavour_composition(limits):
     for flav, k in (("mu", 1), ("tau", 2)):
         # one composition for every beam: limits scale as 1 / sqrt(P_alpha); 1e-7 covers the
         # 30-step profile and the root finder
-        ratio = limits[(flav, 2.71)].value / limits[("mu_e", 2.71)].value
+        ratio = limits[(f"mu_{flav}", 2.71)].value / limits[("mu_e", 2.71)].value
         assert ratio == pytest.approx(np.sqrt(p[0] / p[k]), rel=1e-7)
     # a few 1e-9 mu_B: far weaker than GEMMA/Borexino, yet stronger than a 205 kg day Ge run
     assert 10.0 < limits[("mu_e", 2.71)].value < 40.0
