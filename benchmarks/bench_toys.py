@@ -46,8 +46,7 @@ def build(name):
 def time_jax(measurement, x_test, n_toys, key):
     model = FlavourMoments()
     run = lambda idx: toys.toy_statistics(measurement, model, PARAMETER, x_test, idx, key,
-                                          batch_size=n_toys, n_grid=24, n_golden=30,
-                                          n_steps=15)
+                                          batch_size=n_toys, n_steps=20)
     start = time.perf_counter()
     run(np.arange(n_toys))
     compile_s = time.perf_counter() - start

@@ -15,9 +15,10 @@ constraints (the auxiliary measurements) around nu_hat(x). The critical value t_
 ``cl`` quantile of t over the toys; the interval is {x : t_obs(x) <= t_c(x)}, and its upper
 end is the limit. Wilks' theorem is the special case t_c = 2.71 (90%, one parameter).
 
-Every toy of a tested point is fitted in one ``vmap`` of a jit-compiled kernel (nuisances
-profiled by the fixed-step Newton of :func:`cevns_jax.likelihood.measurement.profile`, x_hat
-by a grid plus golden-section refinement), in chunks of ``batch_size`` so memory stays flat.
+Every toy of a tested point is fitted in one ``vmap`` of a jit-compiled kernel (fixed-step
+damped Newton, :func:`cevns_jax.likelihood.measurement.damped_newton`: the nuisances at x,
+then x and the nuisances jointly from two starts), in chunks of ``batch_size`` so memory stays
+flat.
 Toy ``i`` of point ``j`` uses ``fold_in(fold_in(key, j), i)``: results do not depend on the
 chunking or on how the toys are split over processes (:mod:`cevns_jax.inference.distributed`).
 """
@@ -32,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..likelihood.measurement import profile
+from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from .profile_likelihood import _fixed
@@ -41,7 +42,6 @@ __all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", 
 
 #: Traces of the toy kernel (tests check that a second point does not retrace).
 TRACE_COUNT = {"toys": 0}
-_GOLDEN = 0.5 * (math.sqrt(5.0) - 1.0)
 
 
 def _profiled(measurement, model, base, direction, x, n_steps):
@@ -49,37 +49,42 @@ def _profiled(measurement, model, base, direction, x, n_steps):
     return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps)
 
 
-def _statistic(measurement, model, base, direction, x_test, x_grid, n_steps, n_golden):
-    """t(x_test) and x_hat: nuisances profiled; min over x on the grid, refined by golden
-    section inside the cells next to the grid minimum."""
-    value = lambda x: _profiled(measurement, model, base, direction, x, n_steps)[0]
-    on_grid = jax.vmap(value)(x_grid)
-    i = jnp.argmin(on_grid)
-    a = x_grid[jnp.maximum(i - 1, 0)]
-    b = x_grid[jnp.minimum(i + 1, x_grid.shape[0] - 1)]
+def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps):
+    """t(x_test) and x_hat. The conditional fit profiles the nuisances at x_test; the free fit
+    is a joint damped-Newton fit of (x, nuisances), x in [lower, upper], started from the
+    conditional fit and from just above the lower bound (the better of the two is kept)."""
+    names = measurement.profiled_names
+    nominal = measurement.nominal_nuisances()
+    value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps)
+    lows = [n.lower for n in measurement.nuisances if n.name in names]
+    highs = [n.upper for n in measurement.nuisances if n.name in names]
+    lo = jnp.asarray([lower] + lows, dtype=jnp.float64)
+    hi = jnp.asarray([upper] + highs, dtype=jnp.float64)
 
-    def golden(_, bracket):
-        lo, hi = bracket
-        c = hi - _GOLDEN * (hi - lo)
-        d = lo + _GOLDEN * (hi - lo)
-        left = value(c) < value(d)
-        return jnp.where(left, lo, c), jnp.where(left, d, hi)
+    def joint(v):
+        theta = {k: base[k] + v[0] * direction[k] for k in base}
+        nu = dict(nominal)
+        nu.update({k: v[1 + i] for i, k in enumerate(names)})
+        return measurement.twice_nll(channel_mu2s(measurement, model, theta), nu)
 
-    lo, hi = jax.lax.fori_loop(0, n_golden, golden, (a, b))
-    x_hat = 0.5 * (lo + hi)
-    best = jnp.minimum(jnp.min(on_grid), value(x_hat))
-    return value(x_test) - best, x_hat
+    nus = [nu_test[k] for k in names]
+    near_bound = lower + 1e-3 * (x_test - lower) + 1e-12
+    fits = [damped_newton(joint, jnp.stack([x0] + nus).astype(jnp.float64), lo, hi, n_steps)
+            for x0 in (x_test, near_bound)]
+    values = jnp.stack([joint(v) for v in fits])
+    best = jnp.argmin(values)
+    x_hat = jnp.stack([v[0] for v in fits])[best]
+    return value_test - jnp.minimum(values[best], value_test), x_hat
 
 
 def fc_statistic(measurement, model, name: str, x_test, *, fixed=None, lower=0.0, upper=None,
-                 n_grid: int = 48, n_steps: int = 30, n_golden: int = 40):
+                 n_steps: int = 30):
     """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module docstring)."""
     require_x64()
     base, direction = _fixed(model, fixed, name, None)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
-    grid = jnp.linspace(lower, upper, n_grid)
     return _statistic(measurement, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                      grid, n_steps, n_golden)
+                      lower, upper, n_steps)
 
 
 def _draw(measurement, expected, nu_true, key):
@@ -98,9 +103,9 @@ def _draw(measurement, expected, nu_true, key):
     return observed, centres
 
 
-@partial(jax.jit, static_argnames=("model", "n_steps", "n_golden"))
-def _toy_kernel(measurement, model, base, direction, x_test, x_grid, nu_true, keys, n_steps,
-                n_golden):
+@partial(jax.jit, static_argnames=("model", "n_steps"))
+def _toy_kernel(measurement, model, base, direction, x_test, lower, upper, nu_true, keys,
+                n_steps):
     TRACE_COUNT["toys"] += 1
     theta = {k: base[k] + x_test * direction[k] for k in base}
     expected = measurement.expected(channel_mu2s(measurement, model, theta), nu_true)
@@ -108,20 +113,19 @@ def _toy_kernel(measurement, model, base, direction, x_test, x_grid, nu_true, ke
     def one(key):
         observed, centres = _draw(measurement, expected, nu_true, key)
         toy = dataclasses.replace(measurement.with_observed(observed), centres=centres)
-        return _statistic(toy, model, base, direction, x_test, x_grid, n_steps, n_golden)[0]
+        return _statistic(toy, model, base, direction, x_test, lower, upper, n_steps)[0]
 
     return jax.vmap(one)(keys)
 
 
 def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, key, *,
-                   fixed=None, nu_true=None, lower=0.0, upper=None, n_grid: int = 48,
-                   batch_size: int = 1024, n_steps: int = 30, n_golden: int = 40) -> np.ndarray:
+                   fixed=None, nu_true=None, lower=0.0, upper=None, batch_size: int = 1024,
+                   n_steps: int = 30) -> np.ndarray:
     """t(x_test) of the toys ``toy_indices`` generated at x_test (nuisances at ``nu_true``,
     default nominal), in chunks of ``batch_size``. Toy i uses ``fold_in(key, i)``."""
     require_x64()
     base, direction = _fixed(model, fixed, name, None)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
-    grid = jnp.linspace(lower, upper, n_grid)
     nu = measurement.nominal_nuisances()
     nu.update({k: jnp.asarray(v, jnp.float64) for k, v in (nu_true or {}).items()})
     canonical = measurement.canonical()
@@ -132,7 +136,8 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
         padded = np.resize(chunk, batch_size) if chunk.size < batch_size else chunk
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.asarray(padded))
         values = _toy_kernel(canonical, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                             grid, nu, keys, n_steps, n_golden)
+                             jnp.asarray(lower, jnp.float64), jnp.asarray(upper, jnp.float64),
+                             nu, keys, n_steps)
         out.append(np.asarray(values)[:chunk.size])
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -185,7 +190,7 @@ def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int =
     key = jax.random.PRNGKey(0) if key is None else key
     upper = kwargs.pop("upper", 4.0 * float(x[-1]) + 1.0)
     t_obs = np.array([float(fc_statistic(measurement, model, name, xi, fixed=fixed, upper=upper,
-                                         n_grid=kwargs.get("n_grid", 48))[0]) for xi in x])
+                                         n_steps=kwargs.get("n_steps", 30))[0]) for xi in x])
     t_crit, _ = critical_values(measurement, model, name, x, n_toys=n_toys, key=key, cl=cl,
                                 fixed=fixed, progress=progress, upper=upper, **kwargs)
 

@@ -40,7 +40,7 @@ import numpy as np
 from .statistics import poisson_deviance
 
 __all__ = ["Channel", "Components", "Measurement", "Nuisance", "TREATMENTS", "STATISTICS",
-           "profile"]
+           "damped_newton", "profile"]
 
 TREATMENTS = ("profiled", "fixed")
 STATISTICS = ("poisson", "gaussian")
@@ -260,16 +260,40 @@ def _bounds(measurement, names):
     return jnp.asarray(lo), jnp.asarray(hi)
 
 
+def damped_newton(objective, x0, lower, upper, n_steps: int):
+    """Minimise ``objective(x)`` over a vector x in the box [lower, upper] with a fixed number
+    of Levenberg-Marquardt steps (jit- and vmap-friendly: static shapes, no early exit).
+
+    Each step solves (H + lambda diag|H|) d = -g, takes the clipped step if the value does not
+    increase (lambda /= 3), otherwise keeps the point (lambda *= 10)."""
+    value_and_grad = jax.value_and_grad(objective)
+    hessian = jax.hessian(objective)
+    eye = jnp.eye(x0.shape[0])
+
+    def step(_, carry):
+        x, f, damping = carry
+        _, g = value_and_grad(x)
+        h = hessian(x)
+        scale = jnp.maximum(jnp.abs(jnp.diag(h)), 1e-12)
+        trial = jnp.clip(x - jnp.linalg.solve(h + damping * jnp.diag(scale) + 1e-300 * eye, g),
+                         lower, upper)
+        f_trial = objective(trial)
+        better = jnp.isfinite(f_trial) & (f_trial <= f)
+        return (jnp.where(better, trial, x), jnp.where(better, f_trial, f),
+                jnp.where(better, damping / 3.0, damping * 10.0))
+
+    x, _, _ = jax.lax.fori_loop(0, n_steps, step, (x0, objective(x0), jnp.asarray(1e-3)))
+    return x
+
+
 def profile(measurement: Measurement, mu2s, *, n_steps: int = 30, start=None):
     """min over the profiled nuisances of ``measurement.twice_nll(mu2s, nu)``.
 
-    Damped Newton (Levenberg-Marquardt) on the vector of profiled nuisances with a fixed number
-    of steps, so it runs under ``jit`` and ``vmap`` with static shapes: each step solves
-    (H + lambda I) d = -g, takes it if the value decreases (lambda /= 3) and otherwise keeps the
-    point (lambda *= 10); steps are clipped to the nuisance bounds. For Gaussian statistics
-    with nuisances entering linearly, one step is exact. The returned value is differentiable in
-    ``mu2s`` with the envelope theorem (the nuisances at the minimum are ``stop_gradient``-ed:
-    d min_nu f / d theta = df/dtheta at nu*).
+    :func:`damped_newton` on the vector of profiled nuisances (bounds respected), so it runs
+    under ``jit`` and ``vmap``. For Gaussian statistics with nuisances entering linearly, one
+    step is nearly exact. The returned value is differentiable in ``mu2s`` with the envelope
+    theorem (the nuisances at the minimum are ``stop_gradient``-ed: d min_nu f / d theta =
+    df/dtheta at nu*).
 
     Returns ``(value, nu_hat)`` with ``nu_hat`` the dict of all nuisances (fixed ones at nominal).
     """
@@ -280,32 +304,14 @@ def profile(measurement: Measurement, mu2s, *, n_steps: int = 30, start=None):
     if not names:
         return measurement.twice_nll(mu2s, base), base
     lo, hi = _bounds(measurement, set(names))
+    mu2s_const = jax.lax.stop_gradient(mu2s)
 
-    def objective(x, mu2s_):
+    def objective(x):
         nu = dict(base)
         nu.update({k: x[i] for i, k in enumerate(names)})
-        return measurement.twice_nll(mu2s_, nu)
+        return measurement.twice_nll(mu2s_const, nu)
 
-    mu2s_const = jax.lax.stop_gradient(mu2s)
-    x0 = jnp.stack([base[k] for k in names])
-    value_and_grad = jax.value_and_grad(objective)
-    hessian = jax.hessian(objective)
-    eye = jnp.eye(len(names))
-
-    def step(_, carry):
-        x, f, damping = carry
-        _, g = value_and_grad(x, mu2s_const)
-        h = hessian(x, mu2s_const)
-        scale = jnp.maximum(jnp.abs(jnp.diag(h)), 1e-12)
-        trial = jnp.clip(x - jnp.linalg.solve(h + damping * jnp.diag(scale) + 1e-300 * eye, g),
-                         lo, hi)
-        f_trial = objective(trial, mu2s_const)
-        better = jnp.isfinite(f_trial) & (f_trial <= f)
-        return (jnp.where(better, trial, x), jnp.where(better, f_trial, f),
-                jnp.where(better, damping / 3.0, damping * 10.0))
-
-    f0 = objective(x0, mu2s_const)
-    x, _, _ = jax.lax.fori_loop(0, n_steps, step, (x0, f0, jnp.asarray(1e-3)))
+    x = damped_newton(objective, jnp.stack([base[k] for k in names]), lo, hi, n_steps)
     x = jax.lax.stop_gradient(x)
     nu_hat = dict(base)
     nu_hat.update({k: x[i] for i, k in enumerate(names)})

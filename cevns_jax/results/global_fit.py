@@ -87,7 +87,7 @@ def limit(measurement, name: str, kind: str, *, method: str = "wilks", upper: fl
     result = toy_engine.neyman_upper_limit(
         measurement, model, name, x_points, n_toys=n_toys,
         key=jax.random.PRNGKey(0) if key is None else key, batch_size=n_toys,
-        upper=3.0 * x_points[-1], n_grid=24, n_golden=30, n_steps=15)
+        upper=3.0 * x_points[-1], n_steps=20)
     return result.value
 
 
