@@ -43,14 +43,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..datasets.dresden2 import DRESDEN2_BIN_KEV, Dresden2Spectra, dresden2_spectra
+from ..datasets.dresden2 import (DRESDEN2_BIN_KEV, DRESDEN2_MASS_KG, Dresden2Spectra,
+                                  dresden2_spectra)
+from ..electron_rates import ElectronBeam, atoms_per_tonne, electron_target, smeared_templates
 from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from ..rates import binned_templates
 
-__all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ChannelTemplates", "dresden2_config",
-           "resolution_sigma_kev", "background_rate", "signal_templates", "measurement"]
+__all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ELECTRON_TRUE_RANGE_KEV", "ChannelTemplates",
+           "dresden2_config", "resolution_sigma_kev", "background_rate", "signal_templates",
+           "electron_templates", "combine_templates", "measurement"]
 
 #: Reactor and geometry (see the module docstring).
 DRESDEN2_SOURCE = {"thermal_power": "2.96 GW", "baseline": "10.39 m",
@@ -58,6 +61,10 @@ DRESDEN2_SOURCE = {"thermal_power": "2.96 GW", "baseline": "10.39 m",
                                          "Pu241": 0.05}}
 #: Resolution model: sigma_n [keV], eta [keV], Fano factor F.
 RESOLUTION = {"sigma_n": 0.0685, "eta": 2.96e-3, "fano": 0.11}
+#: True electron-recoil range of the nu-e templates [keV]: from the lowest Ge binding energy
+#: (the 4s4p level, 7.9 eV; below it the stepping model has no electron) to 2 keV (7 sigma
+#: above the last bin).
+ELECTRON_TRUE_RANGE_KEV = (7.9e-3, 2.0)
 #: 71Ge electron-capture peaks: centroids [keVee] and area ratios to L1.
 PEAKS = {"L1": 1.297, "L2": 1.142, "M": 0.158, "L2_to_L1": 0.008, "M_to_L1": 0.16,
          "M_to_L1_sigma": 0.03 * 0.16}
@@ -126,6 +133,50 @@ def signal_templates(experiment, spectra: Dresden2Spectra | None = None, quad=No
     scale = 1.0 / spectra.exposure_factor("on")
     return ChannelTemplates(experiment.beam_names, np.asarray(t.sm) * scale,
                             np.asarray(t.em) * scale, (True,) * len(experiment.beams))
+
+
+def electron_templates(experiment, spectra: Dresden2Spectra | None = None,
+                       binding: str = "stepping", quad=None, n_bin: int = 8):
+    """Neutrino-electron templates (SM and unit-moment EM) of the same reactor beam as the
+    CEvNS templates of ``experiment``, in the release bins: electron recoils are not quenched,
+    so the true recoil T [keV] is the electron-equivalent energy, smeared by
+    :func:`resolution_sigma_kev` (:func:`cevns_jax.electron_rates.smeared_templates`, true T on
+    :data:`ELECTRON_TRUE_RANGE_KEV`, ``binding`` "stepping" or "free"). A
+    :class:`ChannelTemplates` with one "nuebar" row (``cevns=False``) in counts / (10 eV 3 kg
+    day), converted by the nominal ON exposure like :func:`signal_templates`."""
+    spectra = spectra or dresden2_spectra()
+    quad = quad or QuadratureConfig()
+    target = electron_target("Ge", binding, threshold_kev=ELECTRON_TRUE_RANGE_KEV[0] * 1.0001)
+    if any(b.flavour != "nuebar" for b in experiment.beams):
+        raise ValueError(f"the Dresden-II nu-e channel needs a reactor nuebar beam, got "
+                         f"{[b.flavour for b in experiment.beams]}")
+    beams = tuple(ElectronBeam(b.name, b.flavour, b.parts, b.fluence, 1.0, True)
+                  for b in experiment.beams)
+    n_atoms = DRESDEN2_MASS_KG * 1e-3 * atoms_per_tonne("Ge")
+
+    def build():
+        return smeared_templates(
+            target, beams, np.asarray(ELECTRON_TRUE_RANGE_KEV) * 1e-3,
+            spectra.edges_kev * 1e-3, n_atoms, lambda t: 1e-3 * resolution_sigma_kev(t * 1e3),
+            lambda e: jnp.ones_like(e), quad=quad, n_bin=n_bin)
+
+    t = jax.jit(build)()
+    scale = 1.0 / spectra.exposure_factor("on")
+    return ChannelTemplates(tuple(b.label for b in beams), np.asarray(t.sm) * scale,
+                            np.asarray(t.em) * scale, (False,) * len(beams))
+
+
+def combine_templates(*parts: ChannelTemplates, em: tuple | None = None) -> ChannelTemplates:
+    """The rows of several :class:`ChannelTemplates` in one; ``em`` (one flag per part, default
+    all True) keeps or zeroes each part's EM rows (e.g. CEvNS at its SM prediction without its
+    magnetic-moment term, for a nu-e-only limit)."""
+    em = (True,) * len(parts) if em is None else tuple(em)
+    if len(em) != len(parts):
+        raise ValueError(f"need one em flag per part ({len(parts)}), got {em!r}")
+    return ChannelTemplates(
+        sum((p.beams for p in parts), ()), np.concatenate([p.sm for p in parts]),
+        np.concatenate([p.em if keep else np.zeros_like(p.em) for p, keep in zip(parts, em)]),
+        sum((tuple(p.cevns) for p in parts), ()))
 
 
 def _gauss(energy, centre, width):

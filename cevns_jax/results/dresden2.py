@@ -1,13 +1,18 @@
 """Dresden-II results under each Ge quenching model: CEvNS signal strength, its significance and
-the 90 % C.L. limit on an effective nuebar magnetic moment (analysis in
-:mod:`cevns_jax.analyses.dresden2`).
+the 90 % C.L. limits on an effective nuebar magnetic moment from CEvNS, from nu-e scattering and
+from both (analysis in :mod:`cevns_jax.analyses.dresden2`).
 
 - signal strength: best fit of ``cevns_strength`` (ON + OFF, all background nuisances
   profiled); uncertainty = half the width of the profile-likelihood interval at
   Delta(-2 ln L) = 1;
 - significance: Z = sqrt(q0), q0 = -2 ln L(strength = 0) - (-2 ln L(best)) (Wilks, one-sided);
 - moment limit: strength fixed at the SM (1), mu from the ``EffectiveMoment`` model, 90 % C.L.
-  at Delta(-2 ln L) = 2.71 above the minimum over mu >= 0.
+  at Delta(-2 ln L) = 2.71 above the minimum over mu >= 0. Three signal sets: "cevns" (CEvNS
+  SM + EM), "electron" (CEvNS at its SM prediction without its EM term, plus the nu-e SM and EM
+  rows: the moment acts through nu-e alone) and "combined" (both EM terms);
+- |Lambda_i| limits: the combined set with the ``TransitionMoments`` model, one Lambda_i at a
+  time (the others 0; then mu_eff^2 = |Lambda_i|^2 (1 - |U_ei|^2) for the reactor nuebar beam
+  whatever the phases, paper 000 Eq. 12).
 
 Published: the collaboration's p < 1.2e-3 for the background-only hypothesis with the Fef
 model (PRL 129, 211802 abstract).
@@ -26,11 +31,15 @@ from ..analyses import dresden2 as d2
 from ..datasets.dresden2 import dresden2_spectra
 from ..experiments import build_experiment
 from ..likelihood.measurement import profile
-from ..likelihood.physics_model import EffectiveMoment, channel_mu2s
+from ..likelihood.physics_model import EffectiveMoment, TransitionMoments, channel_mu2s
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 
 MODELS = ("lindhard", "modified_lindhard", "fef", "ybe")
+#: Signal sets of the moment limits (module docstring).
+SIGNALS = ("cevns", "electron", "combined")
+#: Quenching model of the |Lambda_i| rows (the collaboration's preferred Fef curve).
+PREFERRED = "fef"
 REFERENCE = "Dresden-II, PRL 129, 211802 (2022); arXiv:2202.09672"
 #: p-value of the background-only hypothesis quoted by the collaboration (Fef model).
 PUBLISHED_P_FEF = 1.2e-3
@@ -44,6 +53,29 @@ def model_measurement(model: str, quad: QuadratureConfig = QuadratureConfig(),
     experiment = build_experiment(d2.dresden2_config({"model": model}))
     return d2.measurement(d2.signal_templates(experiment, spectra, quad), spectra, strength,
                           with_off)
+
+
+def cevns_templates(model: str, quad: QuadratureConfig = QuadratureConfig()):
+    """CEvNS :class:`~cevns_jax.analyses.dresden2.ChannelTemplates` under quenching ``model``."""
+    experiment = build_experiment(d2.dresden2_config({"model": model}))
+    return d2.signal_templates(experiment, dresden2_spectra(), quad)
+
+
+def electron_templates(binding: str = "stepping", quad: QuadratureConfig = QuadratureConfig()):
+    """nu-e templates (no quenching: the same for every model; the beam of the Fef config)."""
+    experiment = build_experiment(d2.dresden2_config({"model": PREFERRED}))
+    return d2.electron_templates(experiment, dresden2_spectra(), binding, quad)
+
+
+def signal_measurement(cevns, electron, signal: str, strength: str = "fixed"):
+    """The ON + OFF measurement for one of :data:`SIGNALS` from CEvNS and nu-e templates."""
+    if signal not in SIGNALS:
+        raise ValueError(f"unknown signal set {signal!r}; expected one of {SIGNALS}")
+    if signal == "cevns":
+        templates = cevns
+    else:
+        templates = d2.combine_templates(cevns, electron, em=(signal == "combined", True))
+    return d2.measurement(templates, dresden2_spectra(), strength)
 
 
 def _no_moment(measurement):
@@ -96,15 +128,17 @@ def strength_result(measurement) -> dict:
             "z": math.sqrt(q0), "p": float(stats.norm.sf(math.sqrt(q0)))}
 
 
-def moment_limit(measurement, level: float = 2.71, mu_max: float = 40.0) -> float:
-    """90 % C.L. upper limit on mu [1e-10 mu_B] with the CEvNS strength at the SM: the first
+def moment_limit(measurement, level: float = 2.71, mu_max: float = 40.0, model=None,
+                 name: str = "mu") -> float:
+    """90 % C.L. upper limit on the moment parameter ``name`` of ``model`` (default: mu of
+    :class:`EffectiveMoment`) [1e-10 mu_B] with the CEvNS strength at the SM: the first
     crossing of Delta(-2 ln L) = ``level`` above the minimum over a grid on [0, mu_max],
     refined by Brent's method."""
     m, _, start = sm_fit(measurement)
-    model = EffectiveMoment()
+    model = model or EffectiveMoment()
 
     def f(mu):
-        mu2s = channel_mu2s(m, model, {"mu": float(mu)})
+        mu2s = channel_mu2s(m, model, {name: float(mu)})
         return float(_profile(m, mu2s, start)[0])
 
     grid = np.concatenate([np.linspace(0.0, 1.0, 5)[:-1], np.geomspace(1.0, mu_max, 24)])
@@ -123,22 +157,44 @@ def moment_limit(measurement, level: float = 2.71, mu_max: float = 40.0) -> floa
                            xtol=1e-6)
 
 
-def model_results(model: str, quad: QuadratureConfig = QuadratureConfig()) -> dict:
-    """Strength, significance and moment limit for one quenching model."""
+def model_results(model: str, quad: QuadratureConfig = QuadratureConfig(),
+                  electron=None) -> dict:
+    """Strength, significance and the moment limit of every signal set of :data:`SIGNALS`
+    (keys ``mu_limit_<signal>``) for one quenching model; ``electron``: nu-e templates
+    (default: stepping binding)."""
     require_x64()
-    measurement = model_measurement(model, quad)
-    out = strength_result(measurement)
-    out["mu_limit"] = moment_limit(measurement)
+    cevns = cevns_templates(model, quad)
+    electron = electron if electron is not None else electron_templates("stepping", quad)
+    out = strength_result(signal_measurement(cevns, electron, "cevns"))
+    for signal in SIGNALS:
+        out[f"mu_limit_{signal}"] = moment_limit(signal_measurement(cevns, electron, signal))
     return out
 
 
+def lambda_limits(model: str = PREFERRED, quad: QuadratureConfig = QuadratureConfig(),
+                  electron=None) -> dict:
+    """90 % C.L. limits on |Lambda_1|, |Lambda_2|, |Lambda_3| [1e-10 mu_B] (combined signal
+    set, one Lambda_i at a time, :class:`TransitionMoments`)."""
+    require_x64()
+    electron = electron if electron is not None else electron_templates("stepping", quad)
+    m = signal_measurement(cevns_templates(model, quad), electron, "combined")
+    return {name: moment_limit(m, model=TransitionMoments(), name=name, mu_max=100.0)
+            for name in ("lambda1", "lambda2", "lambda3")}
+
+
+_METHOD = "profile likelihood (ON+OFF Poisson), Wilks, 90% CL"
+
+
 def data_results(quick: bool = False) -> list[dict]:
-    """Result rows (analysis "dresden2") for every quenching model of :data:`MODELS`."""
+    """Result rows (analysis "dresden2") for every quenching model of :data:`MODELS`; nu-e
+    with the stepping binding, plus the free-electron nu-e limit under :data:`PREFERRED` and
+    the |Lambda_i| limits (combined, :data:`PREFERRED`)."""
     require_x64()
     quad = QUICK_QUAD if quick else QuadratureConfig()
+    electron = electron_templates("stepping", quad)
     rows = []
     for model in MODELS:
-        r = model_results(model, quad)
+        r = model_results(model, quad, electron)
         published_p = PUBLISHED_P_FEF if model == "fef" else None
         rows.append(_row(f"cevns_signal_strength_{model}", r["strength"],
                          0.5 * (r["upper"] - r["lower"]), None, "SM = 1",
@@ -147,8 +203,21 @@ def data_results(quick: bool = False) -> list[dict]:
                          None if published_p is None else float(stats.norm.isf(published_p)),
                          "sigma", "sqrt(q0), q0 = -2 dlnL(strength 0), Wilks one-sided; "
                          "published: Z of p = 1.2e-3 (lower bound)"))
-        rows.append(_row(f"limit_mu_nuebar_cevns_{model}", r["mu_limit"], None, None,
-                         "1e-10 mu_B", "profile likelihood, Wilks, 90% CL (CEvNS only)"))
+        rows.append(_row(f"limit_mu_nuebar_cevns_{model}", r["mu_limit_cevns"], None, None,
+                         "1e-10 mu_B", f"{_METHOD} (CEvNS only)"))
+        rows.append(_row(f"limit_mu_nuebar_electron_{model}", r["mu_limit_electron"], None,
+                         None, "1e-10 mu_B", f"{_METHOD} (nu-e only, stepping binding; CEvNS "
+                         "at its SM prediction)"))
+        rows.append(_row(f"limit_mu_nuebar_combined_{model}", r["mu_limit_combined"], None,
+                         None, "1e-10 mu_B", f"{_METHOD} (CEvNS + nu-e, stepping binding)"))
+    free = signal_measurement(cevns_templates(PREFERRED, quad), electron_templates("free", quad),
+                              "electron")
+    rows.append(_row(f"limit_mu_nuebar_electron_{PREFERRED}_free_electron", moment_limit(free),
+                     None, None, "1e-10 mu_B",
+                     f"{_METHOD} (nu-e only, free-electron approximation)"))
+    for name, value in lambda_limits(PREFERRED, quad, electron).items():
+        rows.append(_row(f"limit_{name}", value, None, None, "1e-10 mu_B",
+                         f"{_METHOD} (CEvNS + nu-e, {PREFERRED} quenching, other Lambda = 0)"))
     return rows
 
 
