@@ -44,6 +44,14 @@ REFERENCE = "Dresden-II, PRL 129, 211802 (2022); arXiv:2202.09672"
 #: p-value of the background-only hypothesis quoted by the collaboration (Fef model).
 PUBLISHED_P_FEF = 1.2e-3
 QUICK_QUAD = QuadratureConfig(n_recoil=24, n_energy=24, n_piece=6)
+#: The data set behind every result (provenance: cevns_jax/data/dresden2/README.md).
+DATASET = {
+    "name": "Dresden-II Rx-ON (96.4 d) / Rx-OFF (25 d) spectra, NCC-1701 Ge, 0.2-1.5 keVee",
+    "file": "cevns_jax/data/dresden2/dresden2_reactor_on_off_spectra.csv",
+    "release": "data release of Colaresi et al., PRL 129, 211802 (2022), arXiv:2202.09672, as "
+               "data_release.txt of LeireLarizgoitia/Reactor_CEnuNS @ "
+               "2242059ec1784d3f70d89add2f3bd7d63ef20239",
+}
 
 
 def model_measurement(model: str, quad: QuadratureConfig = QuadratureConfig(),
@@ -225,3 +233,49 @@ def _row(quantity, computed, uncertainty, published, unit, method):
     return {"analysis": "dresden2", "quantity": quantity, "computed": float(computed),
             "uncertainty": None if uncertainty is None else float(uncertainty),
             "published": published, "unit": unit, "method": method, "reference": REFERENCE}
+
+
+def fit_summary(model: str = PREFERRED, binding: str = "stepping",
+                quad: QuadratureConfig = QuadratureConfig()) -> dict:
+    """Everything one quenching model gives, for reports: the best fit with the CEvNS strength
+    free and no moment (every nuisance's value and its Hessian error, ``nuisance_errors``),
+    the strength interval and significance, the moment limits of :data:`SIGNALS` (nu-e with
+    ``binding``) and the |Lambda_i| limits (combined), plus the curves of :func:`spectrum_curves`
+    (background of the fit at the SM strength; nu-e at its limit) and the SM CEvNS rate of
+    every model of :data:`MODELS` (``curves["cevns_models"]``)."""
+    from ..inference.profile_likelihood import nuisance_errors
+
+    require_x64()
+    cevns, electron = cevns_templates(model, quad), electron_templates(binding, quad)
+    free = signal_measurement(cevns, electron, "cevns", strength="profiled")
+    fixed, _, nu_sm = sm_fit(free)
+    mu2s = _no_moment(free)
+    value, nu_hat = _profile(free, mu2s, nu_sm)
+    errors = nuisance_errors(free, mu2s, nu_hat)
+    limits = {s: moment_limit(signal_measurement(cevns, electron, s)) for s in SIGNALS}
+    return {
+        "quenching": model, "binding": binding,
+        "best_fit": {"twice_nll": float(value),
+                     "nuisances": {k: {"value": float(nu_hat[k]), "error": errors.get(k)}
+                                   for k in free.nuisance_names}},
+        "strength": strength_result(free),
+        "limits_mu_nuebar": limits,
+        "limits_lambda": lambda_limits(model, quad, electron),
+        "curves": {**spectrum_curves(cevns, electron, nu_sm, limits["electron"]),
+                   "cevns_models": {m: np.asarray((cevns if m == model else
+                                                   cevns_templates(m, quad)).sm).sum(0)
+                                    for m in MODELS}},
+    }
+
+
+def spectrum_curves(cevns, electron, nu, mu_electron: float) -> dict:
+    """Rates in counts / (10 eV 3 kg day) per release bin: the ON data and errors, the fitted
+    ON background at ``nu``, the SM CEvNS rate (``cevns`` templates) and the nu-e EM rate at
+    mu = ``mu_electron`` (``electron`` templates)."""
+    spectra = dresden2_spectra()
+    energy = spectra.centres_kev
+    return {"energy_kev": energy, "rate": spectra.rate["on"], "error": spectra.error["on"],
+            "background": np.asarray(d2.background_rate(jnp.asarray(energy), nu, "on")),
+            "cevns": np.asarray(cevns.sm).sum(0),
+            "electron": mu_electron ** 2 * np.asarray(electron.em).sum(0),
+            "mu_electron": float(mu_electron)}
