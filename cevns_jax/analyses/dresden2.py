@@ -65,6 +65,9 @@ RESOLUTION = {"sigma_n": 0.0685, "eta": 2.96e-3, "fano": 0.11}
 #: (the 4s4p level, 7.9 eV; below it the stepping model has no electron) to 2 keV (7 sigma
 #: above the last bin).
 ELECTRON_TRUE_RANGE_KEV = (7.9e-3, 2.0)
+#: Spacing of the fixed splits of the true-recoil grid [keV]: below the resolution (sigma >=
+#: 68.5 eV), so the Gaussian kernel is resolved by the nodes of every piece.
+ELECTRON_GRID_KEV = 0.025
 #: 71Ge electron-capture peaks: centroids [keVee] and area ratios to L1.
 PEAKS = {"L1": 1.297, "L2": 1.142, "M": 0.158, "L2_to_L1": 0.008, "M_to_L1": 0.16,
          "M_to_L1_sigma": 0.03 * 0.16}
@@ -141,7 +144,8 @@ def electron_templates(experiment, spectra: Dresden2Spectra | None = None,
     CEvNS templates of ``experiment``, in the release bins: electron recoils are not quenched,
     so the true recoil T [keV] is the electron-equivalent energy, smeared by
     :func:`resolution_sigma_kev` (:func:`cevns_jax.electron_rates.smeared_templates`, true T on
-    :data:`ELECTRON_TRUE_RANGE_KEV`, ``binding`` "stepping" or "free"). A
+    :data:`ELECTRON_TRUE_RANGE_KEV` split every :data:`ELECTRON_GRID_KEV` and at the shell
+    edges, ``binding`` "stepping" or "free"). A
     :class:`ChannelTemplates` with one "nuebar" row (``cevns=False``) in counts / (10 eV 3 kg
     day), converted by the nominal ON exposure like :func:`signal_templates`."""
     spectra = spectra or dresden2_spectra()
@@ -153,12 +157,14 @@ def electron_templates(experiment, spectra: Dresden2Spectra | None = None,
     beams = tuple(ElectronBeam(b.name, b.flavour, b.parts, b.fluence, 1.0, True)
                   for b in experiment.beams)
     n_atoms = DRESDEN2_MASS_KG * 1e-3 * atoms_per_tonne("Ge")
+    lo, hi = ELECTRON_TRUE_RANGE_KEV
+    grid = np.arange(ELECTRON_GRID_KEV, hi, ELECTRON_GRID_KEV) * 1e-3
 
     def build():
         return smeared_templates(
             target, beams, np.asarray(ELECTRON_TRUE_RANGE_KEV) * 1e-3,
             spectra.edges_kev * 1e-3, n_atoms, lambda t: 1e-3 * resolution_sigma_kev(t * 1e3),
-            lambda e: jnp.ones_like(e), quad=quad, n_bin=n_bin)
+            lambda e: jnp.ones_like(e), quad=quad, n_bin=n_bin, breakpoints_mev=grid)
 
     t = jax.jit(build)()
     scale = 1.0 / spectra.exposure_factor("on")
