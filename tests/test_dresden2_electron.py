@@ -105,8 +105,7 @@ def test_moment_models_accept_a_channel_without_signal_rows():
 
 def test_lambda_limit_is_the_mu_limit_over_the_mixing(electron):
     # TransitionMoments on the reactor nuebar beam, one Lambda_i: mu_eff^2 = Lambda_i^2 (1 -
-    # |U_ei|^2) (paper 000 Eq. 12); |U_e1|^2 = c12^2 c13^2 from the default mixing
-    # (sin^2 theta12 = 0.307? read from the model's own parameters, not the code under test)
+    # |U_ei|^2) (paper 000 Eq. 12); |U_e1|^2 = c12^2 c13^2 of the model's mixing angles
     cevns = results.cevns_templates("fef", results.QUICK_QUAD)
     m = results.signal_measurement(cevns, electron["stepping"], "combined")
     mu = results.moment_limit(m)

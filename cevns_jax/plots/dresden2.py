@@ -63,8 +63,8 @@ def figure(curves: dict, quenching: str = "fef"):
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     args = (curves["energy_kev"], curves["rate"], curves["error"], curves["background"],
             curves["cevns_models"], curves["electron"], curves["mu_electron"])
-    spectrum(top, *args, background_label=f"fitted background ({_STYLES.get(quenching, (quenching,))[0]} "
-                                     "fit, SM CEvNS)")
+    name = _STYLES.get(quenching, (quenching,))[0]
+    spectrum(top, *args, background_label=f"fitted background ({name} fit, SM CEvNS)")
     spectrum(bottom, *args, residuals=True)
     top.set_xlabel("")
     top.set_title("Dresden-II Rx-ON spectrum", fontsize=10)
