@@ -3,6 +3,7 @@
 
 import json
 import math
+from types import SimpleNamespace
 
 import jax.numpy as jnp
 import numpy as np
@@ -96,6 +97,9 @@ def test_combine_templates_keeps_rows_and_zeroes_em():
         d2.combine_templates(cevns, ee, em=(True,))
     with pytest.raises(ValueError, match="unknown signal set 'nue'"):
         results.signal_measurement(cevns, ee, "nue")
+    beamless = SimpleNamespace(beams=(SimpleNamespace(flavour="numu"),))
+    with pytest.raises(ValueError, match="reactor nuebar beam.*numu"):
+        d2.electron_templates(beamless)
 
 
 def test_moment_models_accept_a_channel_without_signal_rows():

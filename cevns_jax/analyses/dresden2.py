@@ -31,8 +31,10 @@ Likelihood: the rates are converted to effective counts n_eff = (rate / error)^2
 :mod:`cevns_jax.datasets.dresden2`); the expected rate times rate / error^2 is the expected
 effective count, and each channel is a binned Poisson likelihood. The ON channel has one
 signal row per beam (here "nuebar" CEvNS: SM template times the free strength
-``cevns_strength`` (fixed at 1 by default), and the unit-moment EM template); an extra signal
-process (e.g. nu-e scattering) is added as further rows of ``ChannelTemplates``.
+``cevns_strength`` (fixed at 1 by default), and the unit-moment EM template). Neutrino-electron
+scattering (:func:`electron_templates`: SM and magnetic-moment rows of the same beam, electron
+recoils unquenched, same resolution) enters as further rows (:func:`combine_templates`), not
+scaled by the CEvNS strength.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def electron_templates(experiment, spectra: Dresden2Spectra | None = None,
     day), converted by the nominal ON exposure like :func:`signal_templates`."""
     spectra = spectra or dresden2_spectra()
     quad = quad or QuadratureConfig()
-    target = electron_target("Ge", binding, threshold_kev=ELECTRON_TRUE_RANGE_KEV[0] * 1.0001)
+    target = electron_target("Ge", binding)
     if any(b.flavour != "nuebar" for b in experiment.beams):
         raise ValueError(f"the Dresden-II nu-e channel needs a reactor nuebar beam, got "
                          f"{[b.flavour for b in experiment.beams]}")
