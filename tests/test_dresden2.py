@@ -137,8 +137,8 @@ def test_data_results_rows():
     keys = {"analysis", "quantity", "computed", "uncertainty", "published", "unit", "method",
             "reference"}
     # 4 models x (strength, significance, 3 limits) + free-electron nu-e limit + 2 expected
-    # nu-e limits + 3 Lambda_i
-    assert all(set(r) == keys for r in rows) and len(rows) == 26
+    # and 2 fit-range-check nu-e limits + 3 Lambda_i
+    assert all(set(r) == keys for r in rows) and len(rows) == 28
     by_name = {r["quantity"]: r for r in rows}
     for model in results.MODELS:
         for signal in results.SIGNALS:

@@ -97,6 +97,10 @@ def test_combine_templates_keeps_rows_and_zeroes_em():
         d2.combine_templates(cevns, ee, em=(True,))
     with pytest.raises(ValueError, match="unknown signal set 'nue'"):
         results.signal_measurement(cevns, ee, "nue")
+    with pytest.raises(ValueError, match="e_max_kev = 0.3 keeps 10 bins"):
+        d2.measurement(cevns, e_max_kev=0.3)
+    short = d2.measurement(cevns, e_max_kev=1.1)
+    assert [c.observed.size for c in short.channels] == [90, 90]   # 0.205 ... 1.095 keVee
     beamless = SimpleNamespace(beams=(SimpleNamespace(flavour="numu"),))
     with pytest.raises(ValueError, match="reactor nuebar beam.*numu"):
         d2.electron_templates(beamless)

@@ -227,27 +227,37 @@ def _starting_values(spectra: Dresden2Spectra, channel: str) -> dict:
 
 
 def measurement(templates: ChannelTemplates, spectra: Dresden2Spectra | None = None,
-                strength: str = "fixed", with_off: bool = True) -> Measurement:
+                strength: str = "fixed", with_off: bool = True,
+                e_max_kev: float | None = None) -> Measurement:
     """The ON + OFF :class:`Measurement`; ``strength`` "fixed" (SM CEvNS, for moment limits)
     or "profiled" (free CEvNS strength >= 0); ``with_off=False``: the ON channel alone (the
-    OFF amplitudes are then dropped)."""
+    OFF amplitudes are then dropped); ``e_max_kev``: only the bins centred below it (a
+    fit-range check; the starting values still come from the whole spectrum)."""
     require_x64()
     if strength not in ("fixed", "profiled"):
         raise ValueError(f"strength must be 'fixed' or 'profiled', got {strength!r}")
     spectra = spectra or dresden2_spectra()
-    energy = jnp.asarray(spectra.centres_kev)
-    if templates.sm.shape[1] != energy.size:
+    if templates.sm.shape[1] != spectra.centres_kev.size:
         raise ValueError(f"templates have {templates.sm.shape[1]} bins, the spectra "
-                         f"{energy.size}")
+                         f"{spectra.centres_kev.size}")
+    keep = np.ones(spectra.centres_kev.size, dtype=bool)
+    if e_max_kev is not None:
+        keep = spectra.centres_kev < e_max_kev
+        if keep.sum() < 20:
+            raise ValueError(f"e_max_kev = {e_max_kev} keeps {keep.sum()} bins; the background "
+                             "model needs at least 20 (e_max_kev >= 0.4)")
+    energy = jnp.asarray(spectra.centres_kev[keep])
     on = Channel(
-        observed=jnp.asarray(spectra.effective_counts("on")),
-        data={"energy": energy, "sm": jnp.asarray(templates.sm), "em": jnp.asarray(templates.em),
+        observed=jnp.asarray(spectra.effective_counts("on")[keep]),
+        data={"energy": energy, "sm": jnp.asarray(templates.sm[:, keep]),
+              "em": jnp.asarray(templates.em[:, keep]),
               "cevns": jnp.asarray(templates.cevns, dtype=jnp.float64),
-              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("on"))},
+              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("on")[keep])},
         name="dresden2_on", beams=tuple(templates.beams), expected_fn=_on_expected)
     off = Channel(
-        observed=jnp.asarray(spectra.effective_counts("off")),
-        data={"energy": energy, "counts_per_rate": jnp.asarray(spectra.counts_per_rate("off"))},
+        observed=jnp.asarray(spectra.effective_counts("off")[keep]),
+        data={"energy": energy,
+              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("off")[keep])},
         name="dresden2_off", beams=(), expected_fn=_off_expected)
     start = {**_starting_values(spectra, "on"),
              **(_starting_values(spectra, "off") if with_off else {})}
