@@ -12,7 +12,10 @@ from both (analysis in :mod:`cevns_jax.analyses.dresden2`).
   rows: the moment acts through nu-e alone) and "combined" (both EM terms);
 - |Lambda_i| limits: the combined set with the ``TransitionMoments`` model, one Lambda_i at a
   time (the others 0; then mu_eff^2 = |Lambda_i|^2 (1 - |U_ei|^2) for the reactor nuebar beam
-  whatever the phases, paper 000 Eq. 12).
+  whatever the phases, paper 000 Eq. 12);
+- checks of the nu-e limit: the free-electron binding, the expected limit (Asimov data of the
+  SM fit) and the fit range cut below :data:`FIT_RANGE_CHECK_KEV` (docs/dresden2.md: the
+  full-range nu-e limits are set by the background fit at 1.1-1.5 keVee).
 
 Published: the collaboration's p < 1.2e-3 for the background-only hypothesis with the Fef
 model (PRL 129, 211802 abstract).
