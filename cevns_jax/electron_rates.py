@@ -286,16 +286,19 @@ def differential_rate(binding, beams, recoil_mev, n_atoms: float, params=None,
 
 def smeared_templates(binding, beams, true_range_mev, edges_mev, n_atoms: float, sigma_fn,
                       efficiency_fn, params=None, quad: QuadratureConfig = QuadratureConfig(),
-                      n_bin: int = 8) -> Templates:
+                      n_bin: int = 8, breakpoints_mev=()) -> Templates:
     """Events per beam in reconstructed-energy bins ``edges_mev``:
 
         N_bin = int dT dN/dT(T) int_bin eps(E) G(E; T, sigma(T)) dE,
 
     T over ``true_range_mev`` (lo, hi) on the split log-T nodes, E on ``n_bin`` Gauss-Legendre
     nodes per bin; ``sigma_fn(T)`` the Gaussian width [MeV], ``efficiency_fn(E)`` the
-    efficiency at reconstructed energy E (both jnp functions)."""
+    efficiency at reconstructed energy E (both jnp functions). ``breakpoints_mev``: further
+    fixed recoils where the T grid is split; the T nodes must resolve the Gaussian, so pieces
+    wider than a few sigma need them (e.g. a grid of spacing ~ sigma)."""
     require_x64()
-    per_true = _per_node_flat(binding, beams, true_range_mev, n_atoms, params, quad)
+    per_true = _per_node_flat(binding, beams, true_range_mev, n_atoms, params, quad,
+                              breakpoints_mev)
     recoil, sm, em = per_true
     edges = jnp.asarray(edges_mev, dtype=jnp.float64)
     e_rec, w_rec = linear_nodes(edges[:-1], edges[1:], n_bin)          # (n_bins, n_bin)
@@ -306,11 +309,11 @@ def smeared_templates(binding, beams, true_range_mev, edges_mev, n_atoms: float,
     return Templates(sm @ response.T, em @ response.T)
 
 
-def _per_node_flat(binding, beams, true_range_mev, n_atoms, params, quad):
+def _per_node_flat(binding, beams, true_range_mev, n_atoms, params, quad, extra=()):
     """Nodes T (n_T,) on (lo, hi) and the weighted SM, EM per beam on them (n_beams, n_T),
-    nodes shared by all parts (union of their breakpoints)."""
+    nodes shared by all parts (union of their breakpoints and ``extra``)."""
     params = _params(params)
-    breaks = list(binding.breakpoints_mev)
+    breaks = list(binding.breakpoints_mev) + [float(b) for b in np.ravel(extra)]
     for beam in beams:
         for part in beam.parts:
             breaks.extend(_part_breakpoints(part))

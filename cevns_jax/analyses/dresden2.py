@@ -31,8 +31,10 @@ Likelihood: the rates are converted to effective counts n_eff = (rate / error)^2
 :mod:`cevns_jax.datasets.dresden2`); the expected rate times rate / error^2 is the expected
 effective count, and each channel is a binned Poisson likelihood. The ON channel has one
 signal row per beam (here "nuebar" CEvNS: SM template times the free strength
-``cevns_strength`` (fixed at 1 by default), and the unit-moment EM template); an extra signal
-process (e.g. nu-e scattering) is added as further rows of ``ChannelTemplates``.
+``cevns_strength`` (fixed at 1 by default), and the unit-moment EM template). Neutrino-electron
+scattering (:func:`electron_templates`: SM and magnetic-moment rows of the same beam, electron
+recoils unquenched, same resolution) enters as further rows (:func:`combine_templates`), not
+scaled by the CEvNS strength.
 """
 
 from __future__ import annotations
@@ -43,14 +45,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..datasets.dresden2 import DRESDEN2_BIN_KEV, Dresden2Spectra, dresden2_spectra
+from ..datasets.dresden2 import (DRESDEN2_BIN_KEV, DRESDEN2_MASS_KG, Dresden2Spectra,
+                                  dresden2_spectra)
+from ..electron_rates import ElectronBeam, atoms_per_tonne, electron_target, smeared_templates
 from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from ..rates import binned_templates
 
-__all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ChannelTemplates", "dresden2_config",
-           "resolution_sigma_kev", "background_rate", "signal_templates", "measurement"]
+__all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ELECTRON_TRUE_RANGE_KEV", "ChannelTemplates",
+           "dresden2_config", "resolution_sigma_kev", "background_rate", "signal_templates",
+           "electron_templates", "combine_templates", "measurement"]
 
 #: Reactor and geometry (see the module docstring).
 DRESDEN2_SOURCE = {"thermal_power": "2.96 GW", "baseline": "10.39 m",
@@ -58,6 +63,13 @@ DRESDEN2_SOURCE = {"thermal_power": "2.96 GW", "baseline": "10.39 m",
                                          "Pu241": 0.05}}
 #: Resolution model: sigma_n [keV], eta [keV], Fano factor F.
 RESOLUTION = {"sigma_n": 0.0685, "eta": 2.96e-3, "fano": 0.11}
+#: True electron-recoil range of the nu-e templates [keV]: from the lowest Ge binding energy
+#: (the 4s4p level, 7.9 eV; below it the stepping model has no electron) to 2 keV (7 sigma
+#: above the last bin).
+ELECTRON_TRUE_RANGE_KEV = (7.9e-3, 2.0)
+#: Spacing of the fixed splits of the true-recoil grid [keV]: below the resolution (sigma >=
+#: 68.5 eV), so the Gaussian kernel is resolved by the nodes of every piece.
+ELECTRON_GRID_KEV = 0.025
 #: 71Ge electron-capture peaks: centroids [keVee] and area ratios to L1.
 PEAKS = {"L1": 1.297, "L2": 1.142, "M": 0.158, "L2_to_L1": 0.008, "M_to_L1": 0.16,
          "M_to_L1_sigma": 0.03 * 0.16}
@@ -128,6 +140,53 @@ def signal_templates(experiment, spectra: Dresden2Spectra | None = None, quad=No
                             np.asarray(t.em) * scale, (True,) * len(experiment.beams))
 
 
+def electron_templates(experiment, spectra: Dresden2Spectra | None = None,
+                       binding: str = "stepping", quad=None, n_bin: int = 8):
+    """Neutrino-electron templates (SM and unit-moment EM) of the same reactor beam as the
+    CEvNS templates of ``experiment``, in the release bins: electron recoils are not quenched,
+    so the true recoil T [keV] is the electron-equivalent energy, smeared by
+    :func:`resolution_sigma_kev` (:func:`cevns_jax.electron_rates.smeared_templates`, true T on
+    :data:`ELECTRON_TRUE_RANGE_KEV` split every :data:`ELECTRON_GRID_KEV` and at the shell
+    edges, ``binding`` "stepping" or "free"). A
+    :class:`ChannelTemplates` with one "nuebar" row (``cevns=False``) in counts / (10 eV 3 kg
+    day), converted by the nominal ON exposure like :func:`signal_templates`."""
+    spectra = spectra or dresden2_spectra()
+    quad = quad or QuadratureConfig()
+    target = electron_target("Ge", binding)
+    if any(b.flavour != "nuebar" for b in experiment.beams):
+        raise ValueError(f"the Dresden-II nu-e channel needs a reactor nuebar beam, got "
+                         f"{[b.flavour for b in experiment.beams]}")
+    beams = tuple(ElectronBeam(b.name, b.flavour, b.parts, b.fluence, 1.0, True)
+                  for b in experiment.beams)
+    n_atoms = DRESDEN2_MASS_KG * 1e-3 * atoms_per_tonne("Ge")
+    lo, hi = ELECTRON_TRUE_RANGE_KEV
+    grid = np.arange(ELECTRON_GRID_KEV, hi, ELECTRON_GRID_KEV) * 1e-3
+
+    def build():
+        return smeared_templates(
+            target, beams, np.asarray(ELECTRON_TRUE_RANGE_KEV) * 1e-3,
+            spectra.edges_kev * 1e-3, n_atoms, lambda t: 1e-3 * resolution_sigma_kev(t * 1e3),
+            lambda e: jnp.ones_like(e), quad=quad, n_bin=n_bin, breakpoints_mev=grid)
+
+    t = jax.jit(build)()
+    scale = 1.0 / spectra.exposure_factor("on")
+    return ChannelTemplates(tuple(b.label for b in beams), np.asarray(t.sm) * scale,
+                            np.asarray(t.em) * scale, (False,) * len(beams))
+
+
+def combine_templates(*parts: ChannelTemplates, em: tuple | None = None) -> ChannelTemplates:
+    """The rows of several :class:`ChannelTemplates` in one; ``em`` (one flag per part, default
+    all True) keeps or zeroes each part's EM rows (e.g. CEvNS at its SM prediction without its
+    magnetic-moment term, for a nu-e-only limit)."""
+    em = (True,) * len(parts) if em is None else tuple(em)
+    if len(em) != len(parts):
+        raise ValueError(f"need one em flag per part ({len(parts)}), got {em!r}")
+    return ChannelTemplates(
+        sum((p.beams for p in parts), ()), np.concatenate([p.sm for p in parts]),
+        np.concatenate([p.em if keep else np.zeros_like(p.em) for p, keep in zip(parts, em)]),
+        sum((tuple(p.cevns) for p in parts), ()))
+
+
 def _gauss(energy, centre, width):
     return jnp.exp(-0.5 * ((energy - centre) / width) ** 2) / (jnp.sqrt(2 * jnp.pi) * width)
 
@@ -168,27 +227,37 @@ def _starting_values(spectra: Dresden2Spectra, channel: str) -> dict:
 
 
 def measurement(templates: ChannelTemplates, spectra: Dresden2Spectra | None = None,
-                strength: str = "fixed", with_off: bool = True) -> Measurement:
+                strength: str = "fixed", with_off: bool = True,
+                e_max_kev: float | None = None) -> Measurement:
     """The ON + OFF :class:`Measurement`; ``strength`` "fixed" (SM CEvNS, for moment limits)
     or "profiled" (free CEvNS strength >= 0); ``with_off=False``: the ON channel alone (the
-    OFF amplitudes are then dropped)."""
+    OFF amplitudes are then dropped); ``e_max_kev``: only the bins centred below it (a
+    fit-range check; the starting values still come from the whole spectrum)."""
     require_x64()
     if strength not in ("fixed", "profiled"):
         raise ValueError(f"strength must be 'fixed' or 'profiled', got {strength!r}")
     spectra = spectra or dresden2_spectra()
-    energy = jnp.asarray(spectra.centres_kev)
-    if templates.sm.shape[1] != energy.size:
+    if templates.sm.shape[1] != spectra.centres_kev.size:
         raise ValueError(f"templates have {templates.sm.shape[1]} bins, the spectra "
-                         f"{energy.size}")
+                         f"{spectra.centres_kev.size}")
+    keep = np.ones(spectra.centres_kev.size, dtype=bool)
+    if e_max_kev is not None:
+        keep = spectra.centres_kev < e_max_kev
+        if keep.sum() < 20:
+            raise ValueError(f"e_max_kev = {e_max_kev} keeps {keep.sum()} bins; the background "
+                             "model needs at least 20 (e_max_kev >= 0.4)")
+    energy = jnp.asarray(spectra.centres_kev[keep])
     on = Channel(
-        observed=jnp.asarray(spectra.effective_counts("on")),
-        data={"energy": energy, "sm": jnp.asarray(templates.sm), "em": jnp.asarray(templates.em),
+        observed=jnp.asarray(spectra.effective_counts("on")[keep]),
+        data={"energy": energy, "sm": jnp.asarray(templates.sm[:, keep]),
+              "em": jnp.asarray(templates.em[:, keep]),
               "cevns": jnp.asarray(templates.cevns, dtype=jnp.float64),
-              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("on"))},
+              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("on")[keep])},
         name="dresden2_on", beams=tuple(templates.beams), expected_fn=_on_expected)
     off = Channel(
-        observed=jnp.asarray(spectra.effective_counts("off")),
-        data={"energy": energy, "counts_per_rate": jnp.asarray(spectra.counts_per_rate("off"))},
+        observed=jnp.asarray(spectra.effective_counts("off")[keep]),
+        data={"energy": energy,
+              "counts_per_rate": jnp.asarray(spectra.counts_per_rate("off")[keep])},
         name="dresden2_off", beams=(), expected_fn=_off_expected)
     start = {**_starting_values(spectra, "on"),
              **(_starting_values(spectra, "off") if with_off else {})}

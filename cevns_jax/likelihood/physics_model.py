@@ -78,6 +78,8 @@ class FlavourMoments:
     def mu2(self, theta, beams):
         p = check_parameters(theta, self.parameters, "flavour-moment")
         mu_sq = jnp.stack([p["mu_e"], p["mu_mu"], p["mu_tau"]]) ** 2
+        if not beams:                                   # a channel without signal rows
+            return jnp.zeros((0,))
         return jnp.stack([_flavour_weights(b, self.osc) @ mu_sq for b in beams])
 
 
@@ -102,7 +104,7 @@ class TransitionMoments:
             else:
                 raise ValueError(f"no transition-moment rule for beam {beam!r}; known: "
                                  f"{sorted(TMM_BEAM_PRESETS)} or a MassStateBeam")
-        return jnp.stack(values)
+        return jnp.stack(values) if values else jnp.zeros((0,))
 
 
 @dataclasses.dataclass(frozen=True)
