@@ -305,3 +305,12 @@ def spectrum_curves(cevns, electron, nu, mu_electron: float) -> dict:
             "cevns": np.asarray(cevns.sm).sum(0),
             "electron": mu_electron ** 2 * np.asarray(electron.em).sum(0),
             "mu_electron": float(mu_electron)}
+
+
+def build_measurement(quick: bool = False):
+    """The Dresden-II measurement of the global fit: CEvNS (Fef quenching, the collaboration's
+    preferred model) and nu-e (stepping) signals, CEvNS strength at the SM prediction."""
+    require_x64()
+    quad = QuadratureConfig(16, 16) if quick else QuadratureConfig()
+    return signal_measurement(cevns_templates(PREFERRED, quad),
+                              electron_templates("stepping", quad), "combined")

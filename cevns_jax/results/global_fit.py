@@ -34,6 +34,7 @@ __all__ = ["REAL_DATA", "combined_measurement", "data_results", "limit", "world_
 REAL_DATA = {
     "coherent_csi2021": "cevns_jax.results.coherent_csi:build_measurement",
     "coherent_lar2020": "cevns_jax.results.coherent_lar:build_measurement",
+    "dresden2": "cevns_jax.results.dresden2:build_measurement",
     "xenonnt_8b": "cevns_jax.results.xenonnt_8b:build_measurement",
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022:build_measurement",
 }
