@@ -311,6 +311,6 @@ def build_measurement(quick: bool = False):
     """The Dresden-II measurement of the global fit: CEvNS (Fef quenching, the collaboration's
     preferred model) and nu-e (stepping) signals, CEvNS strength at the SM prediction."""
     require_x64()
-    quad = QuadratureConfig(16, 16) if quick else QuadratureConfig()
+    quad = QUICK_QUAD if quick else QuadratureConfig()
     return signal_measurement(cevns_templates(PREFERRED, quad),
                               electron_templates("stepping", quad), "combined")
