@@ -146,7 +146,8 @@ def data_results(quick: bool = False) -> list[dict]:
         analysis = xenonnt.setup_counting(templates=templates[pee_model])
         limits = flavour_limits(xenonnt.measurement(analysis), analysis.flavour_model())
         for flavour in FLAVOURS:
-            rows.append(_row(f"limit_mu_nu{flavour}{suffix}", limits[(f"mu_{flavour}", 2.71)].value,
+            value = limits[(f"mu_{flavour}", 2.71)].value
+            rows.append(_row(f"limit_mu_nu{flavour}{suffix}", value,
                              method=f"{METHOD}, other moments 0, {COMPOSITIONS[pee_model]}, "
                                     f"{flux}"))
     return rows
