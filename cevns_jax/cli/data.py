@@ -3,7 +3,8 @@
 ``DIR/data_results.csv`` has one row per result with the columns of
 :data:`cevns_jax.results.COLUMNS` (computed value, uncertainty, the published value beside it,
 unit, method, reference); ``DIR/data_results.json`` the same rows with the software version,
-the time and the options used.
+the time and the options used; ``DIR/world_table.csv``/``.json`` every magnetic-moment limit
+(each data set alone and combined, ours beside the published value) and ``world_limits.png``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,36 @@ def _write(rows, output, meta):
     with open(path_json, "w") as handle:
         json.dump({**meta, "rows": rows}, handle, indent=2)
     return [path_csv, path_json]
+
+
+def _world(rows, output):
+    """world_table.csv/.json (every limit in 1e-10 mu_B, ours beside the published value) and
+    world_limits.png."""
+    import matplotlib.pyplot as plt
+
+    from ..plots.world import world_limits
+    from ..results import COLUMNS
+
+    limits = [r for r in rows
+              if r["quantity"].startswith("limit_") and r["unit"] == "1e-10 mu_B"]
+    if not limits:
+        return []
+    paths = [os.path.join(output, name) for name in
+             ("world_table.csv", "world_table.json", "world_limits.png")]
+    with open(paths[0], "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS} for r in limits)
+    with open(paths[1], "w") as handle:
+        json.dump(limits, handle, indent=2)
+    sets = len({r["analysis"] for r in limits})
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.55 * sets))
+    world_limits(ax, limits)
+    ax.set_title("Neutrino magnetic-moment limits from the real data (Wilks)")
+    fig.tight_layout()
+    fig.savefig(paths[2], dpi=130)
+    plt.close(fig)
+    return paths
 
 
 def run(args) -> int:
@@ -62,7 +93,7 @@ def run(args) -> int:
     meta = {"software": f"cevns_jax {__version__}",
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "options": {"analyses": names, "quick": bool(args.quick)}}
-    paths = _write(rows, args.output, meta)
+    paths = _write(rows, args.output, meta) + _world(rows, args.output)
     print("wrote " + ", ".join(paths))
     return 0
 

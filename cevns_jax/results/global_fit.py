@@ -98,12 +98,26 @@ def _row(analysis, quantity, computed, method, published=None, reference=""):
                 reference=reference)
 
 
+#: Single data sets whose limits are also given from toys: (data set, parameter).
+TOYS_ALONE = (("coherent_csi2021", "mu_mu"), ("xenonnt_er2022", "mu_e"))
+
+
 def data_results(quick: bool = False, names=None) -> list[dict]:
-    """Rows ``global`` x ``limit_<parameter>`` with methods ``wilks`` and ``toys``."""
+    """Rows ``global`` x ``limit_<parameter>`` with methods ``wilks`` and ``toys``, and the
+    Wilks-vs-toys comparison for the single data sets of :data:`TOYS_ALONE`."""
     parts = measurements(names, quick)
     combined = combined_measurement(parts)
     label = "+".join(parts)
     rows = []
+    for data_set, name in TOYS_ALONE:
+        if data_set not in parts:
+            continue
+        alone = parts[data_set].prefixed(data_set)
+        for method in ("wilks", "toys"):
+            value = limit(alone, name, "flavour", method=method, n_toys=200 if quick else 1000,
+                          n_points=6 if quick else 12)
+            rows.append(_row(data_set, f"limit_{name.replace('mu_', 'mu_nu')}", value,
+                             f"{method}, 90% CL, this data set alone, other moments 0"))
     for name, kind in PARAMETERS:
         for method in ("wilks", "toys"):
             value = limit(combined, name, kind, method=method,

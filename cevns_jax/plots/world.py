@@ -1,0 +1,35 @@
+"""The world table of magnetic-moment limits as one figure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Quantities drawn, with their labels.
+QUANTITIES = {"limit_mu_nue": r"$\mu_{\nu_e}$", "limit_mu_numu": r"$\mu_{\nu_\mu}$",
+              "limit_lambda1": r"$|\Lambda_1|$", "limit_lambda2": r"$|\Lambda_2|$",
+              "limit_lambda3": r"$|\Lambda_3|$", "limit_mu_eff": r"$\mu_{\rm eff}$"}
+_MARKERS = "os^vD*"
+
+
+def world_limits(ax, rows):
+    """90% C.L. limits (10^-10 mu_B, log scale) per data set: filled markers ours, open
+    markers the published value where a row has one. ``rows`` follow the results contract."""
+    rows = [r for r in rows if r["quantity"] in QUANTITIES and r["unit"] == "1e-10 mu_B"
+            and np.isfinite(r["computed"]) and "toys" not in r["method"]]
+    sets = list(dict.fromkeys(r["analysis"] for r in rows))
+    for k, (quantity, label) in enumerate(QUANTITIES.items()):
+        mine = [r for r in rows if r["quantity"] == quantity]
+        if not mine:
+            continue
+        y = np.array([sets.index(r["analysis"]) for r in mine]) + 0.12 * (k - 2.5)
+        ax.scatter([r["computed"] for r in mine], y, marker=_MARKERS[k], label=label)
+        published = [(r["published"], yi) for r, yi in zip(mine, y) if r["published"]]
+        if published:
+            ax.scatter(*zip(*published), marker=_MARKERS[k], facecolors="none",
+                       edgecolors="k", label=f"{label} published")
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(sets)), sets)
+    ax.set_xlabel(r"90% C.L. upper limit [$10^{-10}\,\mu_B$]")
+    ax.grid(alpha=0.3, which="both", axis="x")
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    return ax
