@@ -83,7 +83,8 @@ def _unit_from_moduli(moduli, prior: Prior):
 
 
 def _sample_phase(name: str, ring_width):
-    """Uniform angle atan2(v_y, v_x) of a 2-vector with a ring density (module docstring)."""
+    """Uniform angle atan2(v_y, v_x) of a 2-vector with a ring density (the phase prior of
+    :mod:`.problem`)."""
     v = numpyro.sample(f"{name}_vec", dist.Normal(0.0, 1.0).expand([2]).to_event(1))
     r = jnp.sqrt(jnp.sum(v**2))
     # replace the Normal(0, I) base density by the ring exp(-(r - 1)^2 / 2 w^2)

@@ -1,7 +1,5 @@
 """NUTS sampling of a posterior problem, diagnostics and the result type.
 
-Sampling
---------
 Numpyro's NUTS kernel (dense mass matrix, target acceptance 0.95 by default) with several
 chains vectorised on one device: the kernel is initialised with a batch of PRNG keys, which
 makes numpyro ``vmap`` it over chains (what ``MCMC(chain_method="vectorized")`` does); the
