@@ -109,12 +109,60 @@ def test_importing_the_library_writes_no_global_state():
 
 
 def test_no_library_module_over_limit():
-    """Modules stay readable: at most ~600 lines (the sampler module is the known exception
-    until it is split)."""
+    """Modules stay readable: at most ~600 lines (the known exceptions are listed below)."""
     long = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in _modules()}
     over = {k: n for k, n in long.items() if n > 650 and k not in LONG_EXCEPTIONS}
     assert not over, over
 
 
 #: Modules over the limit, to be split at their seams.
-LONG_EXCEPTIONS = {"inference/bayes.py", "inference/scan.py", "moments.py", "solar.py"}
+LONG_EXCEPTIONS = {"moments.py", "solar.py"}
+
+
+#: Modules of a known module-level import cycle, to be broken when they are next split.
+KNOWN_CYCLE_MODULES = {"cevns_jax.inference.scan", "cevns_jax.inference.scan_run"}
+
+
+def _module_graph():
+    """{module: modules it imports at module level} (imports inside functions run late and
+    cannot form an import-time cycle)."""
+    names = {".".join(("cevns_jax",) + p.relative_to(PACKAGE).with_suffix("").parts)
+             .removesuffix(".__init__"): p for p in _modules()}
+    graph = {}
+    for name, path in names.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: package.count(".") + 2 - node.level] if node.level \
+                    else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps.update(f"{target}.{a.name}" if f"{target}.{a.name}" in names else target
+                            for a in node.names)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+        graph[name] = {d for d in deps if d in names and d != name}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _module_graph()
+    assert "cevns_jax.inference.bayes.problem" in graph["cevns_jax.inference.bayes.fits"]
+    state, stack, cycles = {}, [], []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for dep in sorted(graph[module]):
+            if state.get(dep) == "open":
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep)
+        stack.pop()
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    unknown = [" -> ".join(c) for c in cycles if not set(c) <= KNOWN_CYCLE_MODULES]
+    assert not unknown, unknown

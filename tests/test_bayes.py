@@ -19,8 +19,11 @@ from numpyro.infer.util import log_density
 
 from cevns_jax import likelihood as L
 from cevns_jax.inference import bayes as B
-from cevns_jax.inference.bayes_io import load_result, save_result
+from cevns_jax.inference.bayes.io import load_result, save_result
+from cevns_jax.inference.bayes.model import _PRIOR_CODES, _moduli_from_unit, _unit_from_moduli
+from cevns_jax.inference.bayes.problem import _mu2, _theta_from
 from cevns_jax.moments import DEFAULT_OSCILLATION, pmns
+from cevns_jax.plots.posterior import corner_plot
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -127,7 +130,7 @@ def test_model_log_density_is_minus_half_chi2(csi_measurement):
                   "xi1_vec": jnp.array([math.cos(xi1), math.sin(xi1)]),
                   "xi3_vec": jnp.array([math.cos(xi3), math.sin(xi3)])}
         logp.append(float(density(params)))
-        theta = B._theta_from(problem, {"moduli": 100.0 * u, "xi1": xi1, "xi3": xi3})
+        theta = _theta_from(problem, {"moduli": 100.0 * u, "xi1": xi1, "xi3": xi3})
         chi2.append(float(B.chi2_unprofiled(problem, theta, [a])))
     # float64 round-off on numbers of order 10
     assert logp[0] - logp[1] == pytest.approx(-0.5 * (chi2[0] - chi2[1]), abs=1e-10)
@@ -156,8 +159,8 @@ def test_em_forms_reproduce_counts_and_reactor_null_direction():
     meas = problem.measurements[0]
     for _ in range(3):
         moduli, xi1, xi3 = rng.uniform(0, 3, 3), rng.uniform(0, 6), rng.uniform(0, 6)
-        mu2 = B._mu2(problem, meas, B._theta_from(problem, {"moduli": moduli, "xi1": xi1,
-                                                            "xi3": xi3}))
+        mu2 = _mu2(problem, meas, _theta_from(problem, {"moduli": moduli, "xi1": xi1,
+                                                       "xi3": xi3}))
         direct = float(np.sum(meas.em.sum(axis=1) * np.asarray(mu2)))
         lam = moduli * np.exp(1j * np.array([xi3, 0.0, xi1]))
         # exact algebra on numbers ~1e6: relative round-off
@@ -173,9 +176,9 @@ def test_inverse_cdf_priors_round_trip():
     u = np.array([0.01, 0.4, 0.97])
     for kind in B.PRIOR_KINDS:
         prior = B.Prior(moduli=kind, upper=5.0)
-        x = B._moduli_from_unit(jnp.asarray(u), {**prior_data,
-                                                 "kind": jnp.asarray(B._PRIOR_CODES[kind])})
-        np.testing.assert_allclose(B._unit_from_moduli(np.asarray(x), prior), u, rtol=1e-12)
+        x = _moduli_from_unit(jnp.asarray(u), {**prior_data,
+                                               "kind": jnp.asarray(_PRIOR_CODES[kind])})
+        np.testing.assert_allclose(_unit_from_moduli(np.asarray(x), prior), u, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -297,7 +300,7 @@ def test_save_load_and_corner(toy_problem, toy_result, tmp_path):
 
     matplotlib.use("Agg")
     freq = {"single": toy_problem.single_limits}
-    fig = B.corner_plot(toy_result, frequentist=freq)
+    fig = corner_plot(toy_result, frequentist=freq)
     paths = save_result(toy_result, tmp_path, frequentist=freq, figures={"corner.png": fig})
     assert {p.name for p in paths} == {"posterior_samples.npz", "posterior.json", "corner.png"}
     back = load_result(tmp_path)
@@ -312,15 +315,17 @@ def test_save_load_and_corner(toy_problem, toy_result, tmp_path):
     assert any(r"10^{-10}" in lab for lab in labels)
 
 
-def test_register_cli_adds_posterior_subcommand():
+def test_register_adds_posterior_subcommand():
     import argparse
+
+    from cevns_jax.cli import posterior
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
-    B.register_cli(sub)
+    posterior.register(sub)
     args = parser.parse_args(["posterior", "--experiments", "COHERENT-CsI:current",
                               "CONUS:future", "--model", "flavour", "--samples", "10"])
-    assert args.func is B._cmd_posterior and args.samples == 10
+    assert args.func is posterior.run and args.samples == 10
     assert args.experiments == ["COHERENT-CsI:current", "CONUS:future"]
 
 
@@ -449,8 +454,8 @@ def test_asimov_posterior_covers_the_truth(model, truth):
     _report(f"Asimov {model} {truth}", result)
     _assert_acceptance(result)
     derived = B.derived_mu2(problem, result)
-    truth_theta = B._theta_from(problem, truth)
-    true_mu2 = {m.label: np.asarray(B._mu2(problem, m, truth_theta))
+    truth_theta = _theta_from(problem, truth)
+    true_mu2 = {m.label: np.asarray(_mu2(problem, m, truth_theta))
                 for m in problem.measurements}
     csi, reactor = "COHERENT-CsI:future", "CONUS:future"
     # SNS: numu and numubar share mu^2 (paper 000 Sect. 2.2); take (numu, nue)

@@ -113,6 +113,35 @@ def test_confidence_level_must_be_a_probability(capsys):
     assert len(err.strip().splitlines()) == 1 and "for 90% write 0.9" in err
 
 
+def test_posterior_accepts_configuration_files(tmp_path, capsys, monkeypatch):
+    """``posterior`` takes .toml/.json files like the other sub-commands: the problem is built
+    from the file's configuration (equal to the catalogue entry it was written from), mixed
+    with catalogue names; a missing file is a one-line error before any work."""
+    from cevns_jax.inference import bayes
+
+    class Built(Exception):
+        pass
+
+    seen = []
+
+    def build_problem(experiments, *args, **kwargs):
+        seen.append(experiments)
+        raise Built
+
+    monkeypatch.setattr(bayes, "build_problem", build_problem)
+    for suffix in ("toml", "json"):
+        path = tmp_path / f"conus.{suffix}"
+        assert main(["experiments", "--show", "CONUS:current", "--output", str(path)]) == 0
+        with pytest.raises(Built):
+            main(["posterior", "--experiments", f"{path},COHERENT-CsI:current"])
+    assert seen == 2 * [[get_config("CONUS", "current"), get_config("COHERENT-CsI", "current")]]
+    capsys.readouterr()
+    rc = main(["posterior", "--experiments", str(tmp_path / "missing.toml"),
+               "--output", str(tmp_path / "out")])
+    _one_line_error(capsys, rc, "missing.toml' does not exist")
+    assert not (tmp_path / "out").exists()
+
+
 def test_unwritable_output_fails_before_any_work(tmp_path, capsys, monkeypatch):
     import cevns_jax.inference.scan as scan_module
 

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .bayes import PosteriorResult, _jsonable, credible_upper_limits
+from .problem import _jsonable
+from .sampling import PosteriorResult
+from .summaries import credible_upper_limits
 
 FORMAT = "cevns_jax.posterior/1"
 SAMPLES_FILE = "posterior_samples.npz"
