@@ -235,8 +235,10 @@ def test_data_results_reproduce_analysis_a():
     for name in ("limit_mu_nue", "limit_mu_numu", "limit_lambda1", "limit_lambda2",
                  "limit_lambda3"):
         # the EM yield is ~0.1 event per (1e-10 mu_B)^2 against a +-40-event CEvNS error,
-        # so the 90% limits must be a few 1e-9 mu_B: the window 1e-9 - 1e-8 checks the scale
-        assert 1e-9 < rows[name]["computed"] < 1e-8
+        # so the 90% limits must be a few 1e-9 mu_B: the window 10 - 100 (x 1e-10 mu_B, the
+        # unit of every limit row) checks the scale
+        assert rows[name]["unit"] == "1e-10 mu_B"
+        assert 10.0 < rows[name]["computed"] < 100.0
 
 
 def test_projections_match_release_fig4_steady_state_subtracted(measurement):

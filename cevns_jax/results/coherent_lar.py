@@ -247,5 +247,5 @@ def data_results(quick: bool = False) -> list[dict]:
     for key, name in (("mu_nue", "limit_mu_nue"), ("mu_numu", "limit_mu_numu"),
                       ("lambda1", "limit_lambda1"), ("lambda2", "limit_lambda2"),
                       ("lambda3", "limit_lambda3")):
-        rows.append(_row(name, lim[key][0] * 1e-10, None, None, "mu_B", method))
+        rows.append(_row(name, lim[key][0], None, None, "1e-10 mu_B", method))
     return rows
