@@ -55,7 +55,7 @@ def _world(rows, output):
     with open(paths[1], "w") as handle:
         json.dump(limits, handle, indent=2)
     sets = len({r["analysis"] for r in limits})
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.55 * sets))
+    fig, ax = plt.subplots(figsize=(8.5, 1.4 + 0.6 * sets))
     world_limits(ax, limits)
     ax.set_title("Neutrino magnetic-moment limits from the real data (Wilks)")
     fig.tight_layout()

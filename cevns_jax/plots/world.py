@@ -7,8 +7,9 @@ import numpy as np
 #: Quantities drawn, with their labels.
 QUANTITIES = {"limit_mu_nue": r"$\mu_{\nu_e}$", "limit_mu_numu": r"$\mu_{\nu_\mu}$",
               "limit_lambda1": r"$|\Lambda_1|$", "limit_lambda2": r"$|\Lambda_2|$",
-              "limit_lambda3": r"$|\Lambda_3|$", "limit_mu_eff": r"$\mu_{\rm eff}$"}
-_MARKERS = "os^vD*"
+              "limit_lambda3": r"$|\Lambda_3|$", "limit_mu_eff": r"$\mu_{\rm eff}$",
+              "limit_mu_nuebar_combined_fef": r"$\mu_{\bar\nu_e}$"}
+_MARKERS = "os^vD*P"
 
 
 def world_limits(ax, rows):
@@ -21,7 +22,7 @@ def world_limits(ax, rows):
         mine = [r for r in rows if r["quantity"] == quantity]
         if not mine:
             continue
-        y = np.array([sets.index(r["analysis"]) for r in mine]) + 0.12 * (k - 2.5)
+        y = np.array([sets.index(r["analysis"]) for r in mine]) + 0.1 * (k - 3)
         ax.scatter([r["computed"] for r in mine], y, marker=_MARKERS[k], label=label)
         published = [(r["published"], yi) for r, yi in zip(mine, y) if r["published"]]
         if published:
@@ -31,5 +32,5 @@ def world_limits(ax, rows):
     ax.set_yticks(range(len(sets)), sets)
     ax.set_xlabel(r"90% C.L. upper limit [$10^{-10}\,\mu_B$]")
     ax.grid(alpha=0.3, which="both", axis="x")
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return ax
