@@ -66,9 +66,9 @@ def _world(rows, output):
 
 def run(args) -> int:
     from .. import __version__
-    from ..results import ANALYSES, COLUMNS
+    from ..results import ANALYSES, COLUMNS, DEFAULT_ANALYSES
 
-    names = split_list(args.analyses) or list(ANALYSES)
+    names = split_list(args.analyses) or list(DEFAULT_ANALYSES)
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
         raise UserError(f"unknown analysis {unknown}; known: {', '.join(ANALYSES)}")
@@ -106,7 +106,8 @@ def register(sub) -> None:
                                "and .json: one row per result, the published value beside "
                                "ours.")
     p.add_argument("analyses", nargs="*", metavar="NAME",
-                   help=f"analyses to run (default: all): {', '.join(ANALYSES)}")
+                   help=f"analyses to run: {', '.join(ANALYSES)} (default: all but global, "
+                        "which fits every data set together and takes many minutes)")
     p.add_argument("--output", metavar="DIR", default="results",
                    help="output folder")
     p.add_argument("--quick", action="store_true",

@@ -17,3 +17,7 @@ ANALYSES = {
     "paper000_reactor_quenching": "cevns_jax.results.quenching_table",
     "global": "cevns_jax.results.global_fit",
 }
+
+#: What ``cevns-jax data`` runs without names: every data set; the global fit compiles the
+#: combined model of all of them (many minutes on a 2-core CPU) and runs when named.
+DEFAULT_ANALYSES = tuple(name for name in ANALYSES if name != "global")
