@@ -121,7 +121,7 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
     for name, kind in PARAMETERS:
         for method in ("wilks", "toys"):
             value = limit(combined, name, kind, method=method,
-                          n_toys=200 if quick else 1000, n_points=6 if quick else 12,
+                          n_toys=64 if quick else 1000, n_points=4 if quick else 12,
                           n_phases=3 if quick else 8)
             quantity = f"limit_{name}" if kind == "tmm" else f"limit_{name.replace('mu_', 'mu_nu')}"
             rows.append(_row("global", quantity, value,
