@@ -77,3 +77,28 @@ def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
 
 def _unknown(kind: str, value, known) -> ValueError:
     return ValueError(f"unknown {kind} {value!r}; known: {', '.join(map(str, known))}")
+
+
+def checked_rows(text: str, where: str, n_columns: int, header: str | None) -> np.ndarray:
+    """Numeric rows of a '#'-commented file (comma or whitespace separated)."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if header is not None:
+        if not lines or lines[0].replace(" ", "") != header:
+            raise ValueError(f"{where}: expected the column header {header!r}, "
+                             f"got {lines[0] if lines else 'an empty file'!r}")
+        lines = lines[1:]
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        cells = line.replace(",", " ").split()
+        if len(cells) != n_columns:
+            raise ValueError(f"{where}: data row {number} has {len(cells)} columns, "
+                             f"expected {n_columns}: {line!r}")
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            raise ValueError(f"{where}: data row {number} is not numeric: {line!r}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"{where}: data row {number} has a non-finite value: {line!r}")
+        rows.append(values)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, n_columns)

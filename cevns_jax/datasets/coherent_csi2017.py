@@ -8,12 +8,11 @@ naming the file and the problem."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from ._io import _data_file, _read_csv
+from ._io import _data_file, _read_csv, checked_rows
 
 __all__ = [
     "coherent_csi2017_parameters",
@@ -65,26 +64,7 @@ def _read_rows(name: str, path, n_columns: int, header: str) -> tuple[np.ndarray
     where = str(path) if path is not None else f"data/coherent_csi2017/{name}"
     text = (Path(path) if path is not None else _data_file("coherent_csi2017", name)).read_text(
         encoding="utf-8")
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if header is not None:
-        if not lines or lines[0].replace(" ", "") != header:
-            raise ValueError(f"{where}: expected the column header {header!r}")
-        lines = lines[1:]
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        cells = [c for c in line.replace(",", " ").split()]
-        if len(cells) != n_columns:
-            raise ValueError(f"{where}: data row {number} has {len(cells)} columns, expected "
-                             f"{n_columns}: {line!r}")
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            raise ValueError(f"{where}: data row {number} is not numeric: {line!r}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"{where}: data row {number} has a non-finite value: {line!r}")
-        rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, n_columns), where
+    return checked_rows(text, where, n_columns, header), where
 
 
 def coherent_csi2017_histogram(window: str, beam: str, path=None) -> np.ndarray:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import _data_file
+from ._io import _data_file, checked_rows
 
 __all__ = ["ROI_PE_MAX", "ROI_T_MAX_US", "EVENT_COUNTS", "PDF_SUMS", "load_events",
            "load_neutron_pdf", "load_efficiency_coefficients",
@@ -49,31 +49,6 @@ def _text(name: str, path) -> tuple[str, str]:
     return Path(path).read_text(encoding="utf-8"), str(path)
 
 
-def _numeric_rows(text: str, where: str, n_columns: int, header: str | None) -> np.ndarray:
-    """Numeric rows of a '#'-commented file (comma or whitespace separated)."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if header is not None:
-        if not lines or lines[0].replace(" ", "") != header:
-            raise ValueError(f"{where}: expected the column header {header!r}, "
-                             f"got {lines[0] if lines else 'an empty file'!r}")
-        lines = lines[1:]
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        cells = line.replace(",", " ").split()
-        if len(cells) != n_columns:
-            raise ValueError(f"{where}: data row {number} has {len(cells)} columns, "
-                             f"expected {n_columns}: {line!r}")
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            raise ValueError(f"{where}: data row {number} is not numeric: {line!r}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"{where}: data row {number} has a non-finite value: {line!r}")
-        rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, n_columns)
-
-
 def load_events(window: str, path=None) -> np.ndarray:
     """(n, 2) array of (PE, t_rec [us]) of the beam-on ``window`` "C" or "AC".
 
@@ -83,7 +58,7 @@ def load_events(window: str, path=None) -> np.ndarray:
     if window not in EVENT_COUNTS:
         raise ValueError(f"unknown CsI 2021 window {window!r}; expected one of {tuple(EVENT_COUNTS)}")
     text, where = _text(f"csi2021_events_beamOn_{window}.csv", path)
-    events = _numeric_rows(text, where, 2, "PE,t_rec_us")
+    events = checked_rows(text, where, 2, "PE,t_rec_us")
     total, in_roi = EVENT_COUNTS[window]
     if events.shape[0] != total:
         raise ValueError(f"{where}: {events.shape[0]} events, the release has {total}")
@@ -106,7 +81,7 @@ def load_neutron_pdf(kind: str, axis: str, path=None) -> tuple[np.ndarray, np.nd
                          f"('brn', 'nin') and axis in ('PE', 'trec')")
     text, where = _text(f"csi2021_{kind}_{axis}_pdf.csv", path)
     header = "PE_bin_centre,pdf" if axis == "PE" else "t_rec_us,pdf"
-    table = _numeric_rows(text, where, 2, header)
+    table = checked_rows(text, where, 2, header)
     n_rows, first, step = _PDF_GRID[axis]
     if table.shape[0] != n_rows:
         raise ValueError(f"{where}: {table.shape[0]} rows, expected {n_rows}")
@@ -127,7 +102,7 @@ def load_neutron_pdf(kind: str, axis: str, path=None) -> tuple[np.ndarray, np.nd
 
 def _coefficient_sets(name: str, n_sets: int, path) -> np.ndarray:
     text, where = _text(name, path)
-    sets = _numeric_rows(text, where, 4, None)
+    sets = checked_rows(text, where, 4, None)
     if sets.shape[0] != n_sets:
         raise ValueError(f"{where}: {sets.shape[0]} coefficient sets, expected {n_sets}")
     sets.setflags(write=False)
