@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 
 import numpy as np
 
-from ._io import _data_file, _readonly
+from ._io import _data_file, _readonly, checked_rows
 
 __all__ = ["DRESDEN2_DAYS", "DRESDEN2_MASS_KG", "DRESDEN2_RATE_MASS_KG", "DRESDEN2_BIN_KEV",
            "Dresden2Spectra", "dresden2_spectra", "read_dresden2_spectra", "ge_quenching_table",
@@ -43,29 +42,10 @@ _QF_COLUMNS = ("E_nr_keV", "QF_Fef", "QF_YBe")
 
 def _numeric_table(text: str, where: str, columns: tuple) -> np.ndarray:
     """Rows of a comma-separated table with header ``columns``; ``#`` lines skipped."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise ValueError(f"{where}: no header and no data")
-    header = tuple(c.strip() for c in lines[0].split(","))
-    if header != columns:
-        raise ValueError(f"{where}: header {header} differs from the expected {columns}")
-    rows = []
-    for k, line in enumerate(lines[1:], start=1):
-        cells = line.split(",")
-        if len(cells) != len(columns):
-            raise ValueError(f"{where}: data row {k} has {len(cells)} fields, expected "
-                             f"{len(columns)}: {line!r}")
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            raise ValueError(f"{where}: data row {k} is not numeric: {line!r}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"{where}: data row {k} has a non-finite value: {line!r}")
-        rows.append(values)
-    if not rows:
+    rows = checked_rows(text, where, len(columns), ",".join(columns))
+    if not rows.size:
         raise ValueError(f"{where}: no data rows")
-    return np.asarray(rows, dtype=np.float64)
+    return rows
 
 
 @dataclasses.dataclass(frozen=True)
