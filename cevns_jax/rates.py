@@ -13,11 +13,13 @@ per beam, so any effective moment combines them linearly: N = S + mu_eff^2 E.
 Parameters (a dict, differentiable): ``flux_scale`` (multiplies every beam),
 ``radius_scale`` (form-factor size), ``kappa`` (Lindhard kappa per isotope, used by the
 lindhard and modified_lindhard quenching models),
-``sin2_theta_w``. Functions are pure and undecorated: jit them at the call site.
+``sin2_theta_w``. Functions are pure and undecorated: jit them at the call site, or call
+:func:`compiled_templates`, which compiles :func:`binned_templates` once per experiment.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import NamedTuple
 
 import jax
@@ -204,3 +206,16 @@ def differential_rate_ee(experiment, recoil_ee, params=None,
 
     sm, em = jax.vmap(one)(_isotope_arrays(experiment, params))
     return Templates(params["flux_scale"] * sm.sum(0), params["flux_scale"] * em.sum(0))
+
+
+#: experiment -> {quadrature: jitted binned_templates}; entries go with their experiment.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def compiled_templates(experiment, params=None, quad: QuadratureConfig = QuadratureConfig()):
+    """:func:`binned_templates` through one jit-compiled function per (experiment, quadrature):
+    a second call with new parameter values reuses the compiled code."""
+    per_quad = _COMPILED.setdefault(experiment, {})
+    if quad not in per_quad:
+        per_quad[quad] = jax.jit(lambda p: binned_templates(experiment, p, quad))
+    return per_quad[quad]({} if params is None else params)

@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -289,7 +288,7 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     ``nuisance``: reading of the default Eq. (35) nuisance, "profiled" or "fixed".
     """
     require_x64()
-    from ..rates import binned_templates
+    from ..rates import compiled_templates
 
     exps = [_parse_experiment(s) for s in experiments]
     if not exps:
@@ -312,7 +311,7 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
         if templates is not None and e.label in templates:
             tpl_sm, tpl_em = (np.asarray(a, dtype=np.float64) for a in templates[e.label])
         else:
-            tpl = jax.jit(lambda p, e=e: binned_templates(e, p, quad))(_rate_params(e, params))
+            tpl = compiled_templates(e, _rate_params(e, params), quad)
             tpl_sm, tpl_em = np.asarray(tpl.sm), np.asarray(tpl.em)
         sm = tpl_sm.sum(0)
         beam_group = tuple(index[f] for f in beam_flavours(e))
