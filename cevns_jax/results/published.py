@@ -66,10 +66,11 @@ def _csi2017(index: int, value: float) -> PublishedLimit:
         reference=PAPER000,
         where="Sect. 5, text after Eq. (36): full SNS beam, CsI current configuration, "
               "(42.8, 40.0, 43.6) x 1e-10 mu_B",
-        agreement=1.10,
-        agreement_reason="the same count (142), backgrounds and Eq. (34) evaluated on our CsI "
-                         "templates; the flux, quenching and form-factor inputs of paper 000 "
-                         "are reproduced, not copied: up to 10 % from them")
+        agreement=1.05,
+        agreement_reason="the same count (142), backgrounds and Eq. (34) on our CsI templates "
+                         "with every phase zero; paper 000's flux, quenching and form factor "
+                         "are re-derived, not copied, and papers/paper000.py reproduces its "
+                         "SNS Table II entries within 4 %")
 
 
 def _borexino_lambda(index: int, value: float) -> PublishedLimit:
