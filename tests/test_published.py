@@ -150,3 +150,28 @@ def test_csi2017_counting_limits_reproduce_paper000(csi_counts):
         ours = optimize.brentq(lambda lam: chi2(lam) - floor - 2.71, start, 1.0e3, xtol=1e-10)
         record = pub.lookup("coherent_csi2017", f"limit_lambda{i + 1}")
         assert 1.0 / record.agreement <= ours / record.value <= record.agreement, (ours, record)
+
+
+def test_world_table_takes_published_values_from_the_table(monkeypatch):
+    """global_fit.world_table: each data set's mu_eff row gets the table's published value (a
+    stand-in record here; no fit is run) and the world rows follow."""
+    from cevns_jax.results import global_fit
+
+    class Alone:
+        def prefixed(self, name):
+            return self
+
+    record = pub.PublishedLimit("xenonnt_er2022", "limit_mu_eff", 0.5, LIMIT, 0.9, "d", "m",
+                                "ref arXiv:0000.00000", "w")
+    monkeypatch.setattr(pub, "_INDEX", {**pub._INDEX, (record.analysis, record.quantity): record})
+    monkeypatch.setattr(global_fit, "measurements",
+                        lambda names, quick: {"xenonnt_er2022": Alone(), "dresden2": Alone()})
+    monkeypatch.setattr(global_fit, "upper_limit",
+                        lambda *args, **kwargs: type("Limit", (), {"value": 0.07})())
+    rows = global_fit.world_table(names=["xenonnt_er2022", "dresden2"])
+    assert [(r["analysis"], r["published"], r["reference"]) for r in rows[:2]] == [
+        ("xenonnt_er2022", 0.5, "ref arXiv:0000.00000"),
+        ("dresden2", None, global_fit.importlib.import_module(
+            "cevns_jax.results.dresden2").REFERENCE)]
+    assert [(r["analysis"], r["quantity"], r["published"]) for r in rows[2:]] == [
+        (r["analysis"], r["quantity"], r["published"]) for r in pub.world_rows()]

@@ -144,7 +144,6 @@ PUBLISHED_LIMITS = (
 )
 
 
-
 def _index(records) -> dict:
     """{(analysis, quantity): record}; a key given twice raises ValueError."""
     index = {}
