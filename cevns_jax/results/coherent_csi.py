@@ -27,6 +27,7 @@ from ..likelihood.measurement import profile
 from ..likelihood.physics_model import FlavourMoments, TransitionMoments
 from ..precision import require_x64
 from ..rates import differential_rate
+from .published import attach
 
 __all__ = ["fit_cevns", "events_uncertainty", "prediction_uncertainty", "cevns_curve", "cevns_interval", "significance", "moment_limit",
            "flux_averaged_sm_xsec", "profile_timing", "analysis_results", "data_results",
@@ -279,7 +280,7 @@ def analysis_results(name: str, quick: bool = False) -> list[dict]:
                                       xtol=1e-3 if quick else 1e-6), None,
                          None, "1e-10 mu_B", "profile likelihood, Wilks, 90% CL (Delta = 2.71), "
                          "other moments 0", reference))
-    return rows
+    return attach(rows)
 
 
 def data_results(quick: bool = False) -> list[dict]:

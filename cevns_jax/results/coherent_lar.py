@@ -33,6 +33,7 @@ from ..inference.profile_likelihood import evaluate, upper_limit
 from ..likelihood.measurement import profile
 from ..likelihood.physics_model import FlavourMoments, TransitionMoments
 from ..precision import require_x64
+from .published import attach
 
 __all__ = ["REFERENCE", "Fitter", "build_measurement", "fit_summary", "moment_limits",
            "release_template_check", "timing", "data_results"]
@@ -248,4 +249,4 @@ def data_results(quick: bool = False) -> list[dict]:
                       ("lambda1", "limit_lambda1"), ("lambda2", "limit_lambda2"),
                       ("lambda3", "limit_lambda3")):
         rows.append(_row(name, lim[key][0], None, None, "1e-10 mu_B", method))
-    return rows
+    return attach(rows)

@@ -37,6 +37,7 @@ from ..likelihood.measurement import profile
 from ..likelihood.physics_model import EffectiveMoment, TransitionMoments, channel_mu2s
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
+from .published import attach
 
 MODELS = ("lindhard", "modified_lindhard", "fef", "ybe")
 #: Signal sets of the moment limits (module docstring).
@@ -252,7 +253,7 @@ def data_results(quick: bool = False) -> list[dict]:
     for name, value in lambda_limits(PREFERRED, quad, electron).items():
         rows.append(_row(f"limit_{name}", value, None, None, "1e-10 mu_B",
                          f"{_METHOD} (CEvNS + nu-e, {PREFERRED} quenching, other Lambda = 0)"))
-    return rows
+    return attach(rows)
 
 
 def _row(quantity, computed, uncertainty, published, unit, method):

@@ -27,6 +27,7 @@ from ..inference import toys as toy_engine
 from ..inference.profile_likelihood import upper_limit
 from ..likelihood.physics_model import EffectiveMoment, FlavourMoments, TransitionMoments
 from ..precision import require_x64
+from .published import attach, world_rows
 
 __all__ = ["REAL_DATA", "combined_measurement", "data_results", "limit", "world_table"]
 
@@ -128,12 +129,12 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
                              f"{method}, 90% CL, combined {label}"
                              + (", phases profiled" if kind == "tmm" and method == "wilks"
                                 else ", phases 0" if kind == "tmm" else "")))
-    return rows
+    return attach(rows)
 
 
 def world_table(quick: bool = False, names=None) -> list[dict]:
     """The effective moment of each data set's own beams, alone (Wilks), with the published
-    value where the data set's results module states one. (An effective moment means a
+    value of results.published where one exists, then its world_rows. (An effective moment means a
     different flavour/mass mixture in each beam, so it is not combined: the combination is
     :func:`data_results`, in |Lambda_i| and mu_alpha.)"""
     parts = measurements(names, quick)
@@ -141,7 +142,6 @@ def world_table(quick: bool = False, names=None) -> list[dict]:
     for name, m in parts.items():
         value = upper_limit(m.prefixed(name), EffectiveMoment(), "mu", upper=100.0).value
         module = importlib.import_module(REAL_DATA[name].partition(":")[0])
-        published = getattr(module, "PUBLISHED_MU_EFF", None)
-        rows.append(_row(name, "limit_mu_eff", value, "wilks, 90% CL", published,
+        rows.append(_row(name, "limit_mu_eff", value, "wilks, 90% CL", None,
                          getattr(module, "REFERENCE", "")))
-    return rows
+    return attach(rows) + world_rows()

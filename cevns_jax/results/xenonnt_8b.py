@@ -26,6 +26,7 @@ from ..likelihood.measurement import profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from ..solar import FLAVOURS, MSW_PEE_MODEL, PAPER004_PEE_MODEL
+from .published import attach
 
 __all__ = ["SOLAR_MODEL", "best_fit", "build_measurement", "build_templates", "data_results",
            "flavour_limits", "flavour_region"]
@@ -150,5 +151,5 @@ def data_results(quick: bool = False) -> list[dict]:
             rows.append(_row(f"limit_mu_nu{flavour}{suffix}", value,
                              method=f"{METHOD}, other moments 0, {COMPOSITIONS[pee_model]}, "
                                     f"{flux}"))
-    return rows
+    return attach(rows)
 

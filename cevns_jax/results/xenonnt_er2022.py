@@ -21,11 +21,11 @@ from ..likelihood.measurement import profile
 from ..likelihood.physics_model import EffectiveMoment, FlavourMoments, TransitionMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
+from .published import attach
 
 __all__ = ["build_measurement", "moment_limit", "data_results"]
 
 REFERENCE = er.PUBLISHED["reference"]
-PUBLISHED_MU_EFF = er.PUBLISHED["mu_eff_limit"]
 METHOD = "profile likelihood (B0 norm free), Wilks, 90% CL, binned Poisson 0.5 keV"
 
 
@@ -59,8 +59,7 @@ def data_results(quick: bool = False) -> list[dict]:
     quad = _quadrature(quick)
     templates = {b: er.er_templates(b, quad=quad) for b in ("stepping", "free")}
     m = er.measurement(templates["stepping"])
-    rows = [_row("limit_mu_eff", moment_limit(m, EffectiveMoment(), "mu"),
-                 er.PUBLISHED["mu_eff_limit"])]
+    rows = [_row("limit_mu_eff", moment_limit(m, EffectiveMoment(), "mu"))]
     for i in (1, 2, 3):
         rows.append(_row(f"limit_lambda{i}",
                          moment_limit(m, TransitionMoments(), f"lambda{i}")))
@@ -70,7 +69,6 @@ def data_results(quick: bool = False) -> list[dict]:
     for binding, t in templates.items():
         rows.append(_row(f"limit_mu_eff_{binding}",
                          moment_limit(er.measurement(t), EffectiveMoment(), "mu"),
-                         er.PUBLISHED["mu_eff_limit"],
                          method=METHOD + f", {binding} binding"))
     mu2s = [jnp.zeros(len(templates["stepping"].beams))]
     _, nu_hat = jax.jit(profile)(m, mu2s)
@@ -81,4 +79,4 @@ def data_results(quick: bool = False) -> list[dict]:
                      unit="events",
                      method=f"B0 x 1.16 t yr over 1-30 keV (best-fit norm at mu = 0: "
                             f"{float(nu_hat['xenonnt_er_b0_norm']):.4f} +- {b0_err:.4f})"))
-    return rows
+    return attach(rows)
