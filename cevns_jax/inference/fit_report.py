@@ -1,0 +1,311 @@
+"""The fit of one measurement, reported nuisance by nuisance.
+
+For a :class:`~cevns_jax.likelihood.Measurement` at fixed physics parameters (no moment by
+default), :func:`fit_report` gives
+
+- the best fit: -2 ln L minimised over the profiled nuisances (the damped Newton of
+  :func:`cevns_jax.likelihood.measurement.damped_newton`, from several starts, lowest kept);
+- for every profiled nuisance its Hessian 1 sigma, sqrt(diag(2 H^-1)) with H the Hessian of
+  -2 ln L at the best fit (:func:`~cevns_jax.inference.profile_likelihood.nuisance_errors`),
+  and its profile-likelihood 1 sigma interval: the two values where
+  Delta(-2 ln L) = -2 ln L(nu_i, others profiled) - min = 1 (Wilks' theorem, one parameter;
+  Cowan et al., EPJC 71, 1554 (2011), Eq. 8 and Sect. 3), or the nuisance's bound if
+  Delta stays below 1 up to it;
+- the pulls (best - centre) / sigma of the Gaussian-constrained nuisances;
+- the number of bins and of observed events.
+
+One compiled kernel serves the best fit and every point of every interval: nuisance i held
+at v is the same vector minimisation with x_i replaced by v in -2 ln L and (x_i - v)^2 added
+(which puts x_i at v and decouples it), i and v being traced arguments. It is jitted with
+the measurement as a pytree and vmapped over a batch of 2 x (number of profiled nuisances)
+points (both ends of every interval), so a measurement structure compiles once and new data
+or templates reuse it (``TRACE_COUNT`` counts traces). The interval ends are found together
+by the Illinois variant of regula falsi on sqrt(Delta) - 1, which is nearly linear in nu_i
+(exactly so for a Gaussian likelihood).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..likelihood.measurement import damped_newton
+from ..likelihood.physics_model import channel_mu2s
+from ..precision import require_x64
+from .profile_likelihood import nuisance_errors
+
+__all__ = ["FitReport", "NuisanceFit", "TRACE_COUNT", "fit_report"]
+
+#: Number of traces of the jitted kernel (tests check that new data do not retrace).
+TRACE_COUNT = {"points": 0}
+
+
+@dataclasses.dataclass(frozen=True)
+class NuisanceFit:
+    """One nuisance of a :class:`FitReport`.
+
+    ``best``: value at the best fit. ``hessian_sigma``: sqrt(diag(2 H^-1)) (None for a fixed
+    nuisance or where H is not positive definite). ``interval``: (lower, upper) where
+    Delta(-2 ln L) = 1 with the others profiled (None for a fixed nuisance; an end is None
+    if not found). ``at_bound``: whether each end is the nuisance's bound (Delta < 1 there).
+    ``pull``: (best - centre) / sigma for a Gaussian-constrained nuisance, else None.
+    ``prior``: nominal (centre), sigma, bounds and treatment as declared."""
+
+    name: str
+    best: float
+    hessian_sigma: float | None
+    interval: tuple | None
+    at_bound: tuple | None
+    pull: float | None
+    prior: dict
+
+    def as_dict(self) -> dict:
+        return {"best": self.best, "hessian_sigma": self.hessian_sigma,
+                "interval": None if self.interval is None else list(self.interval),
+                "interval_at_bound": None if self.at_bound is None else list(self.at_bound),
+                "pull": self.pull, "prior": dict(self.prior)}
+
+
+@dataclasses.dataclass(frozen=True)
+class FitReport:
+    """Outcome of :func:`fit_report`; ``as_dict`` gives plain JSON-able values.
+
+    ``twice_nll``: -2 ln L at the best fit (Poisson deviance / chi^2 plus constraints).
+    ``theta``: physics parameters of the fit ({} without a model). ``start_spread``: largest
+    minus smallest -2 ln L over the starts. ``warnings``: e.g. a lower minimum met while
+    scanning an interval (the best fit is then not the global one)."""
+
+    measurement: str
+    twice_nll: float
+    n_bins: int
+    n_observed: float
+    nuisances: dict
+    theta: dict
+    start_spread: float
+    warnings: tuple = ()
+
+    @property
+    def best(self) -> dict:
+        """{name: best-fit value} of every nuisance (fixed ones at their value)."""
+        return {k: v.best for k, v in self.nuisances.items()}
+
+    def as_dict(self) -> dict:
+        return {"measurement": self.measurement, "twice_nll": self.twice_nll,
+                "n_bins": self.n_bins, "n_observed": self.n_observed, "theta": dict(self.theta),
+                "start_spread": self.start_spread, "warnings": list(self.warnings),
+                "nuisances": {k: v.as_dict() for k, v in self.nuisances.items()}}
+
+
+def _bounds(measurement):
+    nuisances = [n for n in measurement.nuisances if n.treatment == "profiled"]
+    return (np.array([n.lower for n in nuisances], dtype=float),
+            np.array([n.upper for n in nuisances], dtype=float))
+
+
+@partial(jax.jit, static_argnames=("n_steps",))
+def _points(measurement, mu2s, base, starts, index, value, n_steps):
+    """Profiled -2 ln L and nuisance vectors at a batch of points: point b minimises over the
+    profiled nuisances from ``starts[b]`` with nuisance ``index[b]`` held at ``value[b]``
+    (index -1: none held). ``base``: values of the fixed nuisances."""
+    TRACE_COUNT["points"] += 1
+    names = measurement.profiled_names
+    lower, upper = (jnp.asarray(b) for b in _bounds(measurement))
+    positions = jnp.arange(len(names))
+
+    def twice_nll(x):
+        nu = dict(base)
+        nu.update({k: x[i] for i, k in enumerate(names)})
+        return measurement.twice_nll(mu2s, nu)
+
+    def one(x0, i, v):
+        held = positions == i
+
+        def objective(x):
+            return (twice_nll(jnp.where(held, v, x))
+                    + jnp.sum(jnp.where(held, (x - v) ** 2, 0.0)))
+
+        x = damped_newton(objective, jnp.where(held, v, x0), lower, upper, n_steps)
+        x = jnp.where(held, v, x)
+        return twice_nll(x), x
+
+    return jax.vmap(one)(starts, index, value)
+
+
+class _Kernel:
+    """The jitted batch evaluation with a fixed batch size (one trace per structure)."""
+
+    def __init__(self, measurement, mu2s, base, n_steps):
+        self.measurement = measurement.canonical()
+        self.mu2s = [jnp.asarray(m, dtype=jnp.float64) for m in mu2s]
+        self.base = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in base.items()}
+        self.n = len(measurement.profiled_names)
+        self.batch = max(2 * self.n, 2)
+        self.n_steps = n_steps
+
+    def __call__(self, starts, index, value):
+        """Values and vectors at any number of points, run in batches of ``self.batch``."""
+        starts, index, value = (np.asarray(a) for a in (starts, index, value))
+        total = index.size
+        pad = (-total) % self.batch
+        starts = np.concatenate([starts, np.repeat(starts[:1], pad, axis=0)])
+        index = np.concatenate([index, np.full(pad, -1)])
+        value = np.concatenate([value, np.zeros(pad)])
+        values, xs = [], []
+        for k in range(0, index.size, self.batch):
+            s = slice(k, k + self.batch)
+            f, x = _points(self.measurement, self.mu2s, self.base, jnp.asarray(starts[s]),
+                           jnp.asarray(index[s], dtype=jnp.int32),
+                           jnp.asarray(value[s], dtype=jnp.float64), self.n_steps)
+            values.append(np.asarray(f))
+            xs.append(np.asarray(x))
+        return np.concatenate(values)[:total], np.concatenate(xs)[:total]
+
+
+def _start_vectors(measurement, starts):
+    names = measurement.profiled_names
+    nominal = measurement.nominal_nuisances()
+    vectors = []
+    for start in starts:
+        unknown = sorted(set(start) - set(measurement.nuisance_names))
+        if unknown:
+            raise KeyError(f"start names unknown nuisance(s) {unknown}; known: "
+                           f"{list(measurement.nuisance_names)}")
+        held = sorted(set(start) - set(names))
+        if held:
+            raise ValueError(f"start sets fixed nuisance(s) {held}: fixed nuisances stay at "
+                             "their nominal value (change it with with_treatment/nominal)")
+        vectors.append([float(start.get(k, nominal[k])) for k in names])
+    return np.array(vectors, dtype=float).reshape(len(starts), len(names))
+
+
+def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_iter):
+    """Both Delta(-2 ln L) = 1 ends of every profiled nuisance, solved together.
+
+    Illinois regula falsi on g = sqrt(max(Delta, 0)) - 1 per end (g = -1 at the best fit)
+    between an inner point (g < 0) and an outer one (g >= 0); before an outer point exists,
+    the next trial extrapolates the line through (best, -1) and the last inner point (at
+    most 4x further), clipped to the bound; a non-finite value is bisected towards the inner
+    point. Returns (ends (n, 2), at_bound (n, 2), lowest value met)."""
+    n = best_x.size
+    index = np.tile(np.arange(n), 2)
+    side = np.repeat([-1.0, 1.0], n)
+    centre = best_x[index]
+    scale = np.where(np.isfinite(sigma) & (sigma > 0), sigma,
+                     0.1 * np.maximum(np.abs(best_x), 1.0))[index]
+    bound = np.where(side < 0, lower[index], upper[index])
+    low, high = np.minimum(bound, centre), np.maximum(bound, centre)
+    a, g_a = centre.copy(), -np.ones(2 * n)                   # inner point, g < 0
+    b, g_b = np.full(2 * n, np.nan), np.full(2 * n, np.nan)   # outer point, g >= 0
+    x_a = np.repeat(best_x[None, :], 2 * n, axis=0)
+    at_bound = centre == bound
+    root = np.where(at_bound, bound, np.nan)
+    trial = np.clip(centre + side * scale, low, high)
+    last = np.zeros(2 * n, dtype=int)                         # point replaced last: -1 a, +1 b
+    lowest = best_value
+    for _ in range(max_iter):
+        active = np.isnan(root)
+        if not active.any():
+            break
+        starts = x_a.copy()
+        starts[np.arange(2 * n), index] = trial
+        values, xs = kernel(starts, index, trial)
+        finite = np.isfinite(values)
+        lowest = min(lowest, float(np.min(np.where(finite, values, np.inf))))
+        g = np.where(finite, np.sqrt(np.maximum(values - best_value, 0.0)) - 1.0, np.nan)
+        inner = active & finite & (g < 0)
+        outer = active & ~inner
+        hit = active & finite & ((np.abs(g) <= gtol) | (inner & (trial == bound)))
+        root = np.where(hit, trial, root)
+        at_bound |= hit & inner & (trial == bound)
+        # Illinois: halve g at the end that survives a second replacement of the other one
+        g_b = np.where(inner & (last == -1), 0.5 * g_b, g_b)
+        g_a = np.where(outer & finite & (last == 1), 0.5 * g_a, g_a)
+        last = np.where(inner, -1, np.where(outer, 1, last))
+        a, g_a = np.where(inner, trial, a), np.where(inner, g, g_a)
+        x_a = np.where(inner[:, None], xs, x_a)
+        b, g_b = np.where(outer, trial, b), np.where(outer, g, g_b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            falsi = a - g_a * (b - a) / (g_b - g_a)
+        falsi = np.where(np.isfinite(falsi), falsi, 0.5 * (a + b))
+        reach = np.abs(a - centre) / np.maximum(1.0 + g_a, 0.25)
+        extrapolated = centre + side * np.maximum(reach, 1e-3 * scale)
+        trial = np.clip(np.where(np.isnan(b), extrapolated, falsi), low, high)
+        tiny = active & ~hit & (np.abs(b - a) <= 1e-12 * (np.abs(centre) + scale))
+        root = np.where(tiny, trial, root)
+    return root.reshape(2, n).T, at_bound.reshape(2, n).T, lowest
+
+
+def _plain(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def fit_report(measurement, model=None, theta=None, *, starts=(), n_steps: int = 30,
+               gtol: float = 1e-8, max_iter: int = 60, intervals: bool = True) -> FitReport:
+    """The best fit of ``measurement`` at physics parameters ``theta`` of ``model`` (no
+    moment when ``model`` is None) and every profiled nuisance's Hessian 1 sigma, profile
+    interval (Delta(-2 ln L) = 1) and pull; see the module docstring.
+
+    ``starts``: extra starting points ({nuisance: value}, missing ones nominal) besides the
+    nominal values; the lowest minimum is kept. ``n_steps``: damped-Newton steps per
+    minimisation. ``gtol``: the interval ends satisfy |sqrt(Delta) - 1| <= gtol (Delta within
+    2 gtol of 1). ``intervals=False`` skips the profile intervals."""
+    require_x64()
+    if (model is None) != (theta is None):
+        raise ValueError("give both model and theta, or neither (no moment)")
+    if model is None:
+        mu2s = [jnp.zeros(len(c.beams)) for c in measurement.channels]
+    else:
+        mu2s = channel_mu2s(measurement, model, theta)
+    names = measurement.profiled_names
+    nominal = measurement.nominal_nuisances()
+    kernel = _Kernel(measurement, mu2s, nominal, n_steps)
+    lower, upper = _bounds(measurement)
+    warnings = []
+    if names:
+        vectors = _start_vectors(measurement, [{}] + list(starts))
+        values, xs = kernel(vectors, np.full(len(vectors), -1), np.zeros(len(vectors)))
+        i = int(np.argmin(np.where(np.isfinite(values), values, np.inf)))
+        best_value, best_x = float(values[i]), xs[i]
+        spread = float(np.max(values) - np.min(values))
+    else:
+        best_value, best_x, spread = float(measurement.twice_nll(mu2s, nominal)), np.zeros(0), 0.0
+    nu_hat = dict(nominal)
+    nu_hat.update({k: jnp.asarray(best_x[j]) for j, k in enumerate(names)})
+    sigma = np.array([nuisance_errors(measurement, mu2s, nu_hat)[k] for k in names]) \
+        if names else np.zeros(0)
+    if intervals and names:
+        ends, at_bound, lowest = _intervals(kernel, best_x, best_value, sigma, lower, upper,
+                                            gtol=gtol, max_iter=max_iter)
+        if lowest < best_value - 1e-6:
+            warnings.append(f"a lower minimum ({lowest:.8g} < {best_value:.8g}) was met while "
+                            "scanning the intervals: the best fit is not the global minimum")
+    centres = measurement.centres or {}
+    out = {}
+    for nuisance in measurement.nuisances:
+        name = nuisance.name
+        centre = float(centres.get(name, nuisance.nominal))
+        prior = {"nominal": centre, "sigma": nuisance.sigma,
+                 "lower": _plain(nuisance.lower), "upper": _plain(nuisance.upper),
+                 "treatment": nuisance.treatment}
+        if name in names:
+            j = names.index(name)
+            value = float(best_x[j])
+            interval = at = None
+            if intervals:
+                interval = (_plain(ends[j, 0]), _plain(ends[j, 1]))
+                at = (bool(at_bound[j, 0]), bool(at_bound[j, 1]))
+            out[name] = NuisanceFit(name, value, _plain(sigma[j]), interval, at,
+                                    None if nuisance.sigma is None
+                                    else (value - centre) / nuisance.sigma, prior)
+        else:
+            out[name] = NuisanceFit(name, float(nominal[name]), None, None, None, None, prior)
+    observed = [np.asarray(c.observed) for c in measurement.channels]
+    return FitReport(measurement.name, best_value, int(sum(o.size for o in observed)),
+                     float(sum(o.sum() for o in observed)), out,
+                     {k: float(v) for k, v in (theta or {}).items()}, spread, tuple(warnings))
