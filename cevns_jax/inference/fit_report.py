@@ -188,9 +188,9 @@ def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_ite
 
     Illinois regula falsi on g = sqrt(max(Delta, 0)) - 1 per end (g = -1 at the best fit)
     between an inner point (g < 0) and an outer one (g >= 0); before an outer point exists,
-    the next trial extrapolates the line through (best, -1) and the last inner point (at
-    most 4x further), clipped to the bound; a non-finite value is bisected towards the inner
-    point. Returns (ends (n, 2), at_bound (n, 2), lowest value met)."""
+    the secant through the last two inner points (the first: the best fit) extrapolates, at
+    most 4x further from the best fit, clipped to the bound; a non-finite value is bisected
+    towards the inner point. Returns (ends (n, 2), at_bound (n, 2), lowest value met)."""
     n = best_x.size
     index = np.tile(np.arange(n), 2)
     side = np.repeat([-1.0, 1.0], n)
@@ -200,6 +200,7 @@ def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_ite
     bound = np.where(side < 0, lower[index], upper[index])
     low, high = np.minimum(bound, centre), np.maximum(bound, centre)
     a, g_a = centre.copy(), -np.ones(2 * n)                   # inner point, g < 0
+    a_prev, g_prev = a.copy(), g_a.copy()                     # the inner point before it
     b, g_b = np.full(2 * n, np.nan), np.full(2 * n, np.nan)   # outer point, g >= 0
     x_a = np.repeat(best_x[None, :], 2 * n, axis=0)
     at_bound = centre == bound
@@ -226,13 +227,18 @@ def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_ite
         g_b = np.where(inner & (last == -1), 0.5 * g_b, g_b)
         g_a = np.where(outer & finite & (last == 1), 0.5 * g_a, g_a)
         last = np.where(inner, -1, np.where(outer, 1, last))
+        a_prev, g_prev = np.where(inner, a, a_prev), np.where(inner, g_a, g_prev)
         a, g_a = np.where(inner, trial, a), np.where(inner, g, g_a)
         x_a = np.where(inner[:, None], xs, x_a)
         b, g_b = np.where(outer, trial, b), np.where(outer, g, g_b)
         with np.errstate(divide="ignore", invalid="ignore"):
             falsi = a - g_a * (b - a) / (g_b - g_a)
         falsi = np.where(np.isfinite(falsi), falsi, 0.5 * (a + b))
-        reach = np.abs(a - centre) / np.maximum(1.0 + g_a, 0.25)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            secant = a + (a - a_prev) * (-g_a) / (g_a - g_prev)
+        rising = np.isfinite(secant) & (g_a > g_prev)
+        reach = np.where(rising, np.abs(secant - centre), 4.0 * np.abs(a - centre))
+        reach = np.minimum(reach, 4.0 * np.abs(a - centre))
         extrapolated = centre + side * np.maximum(reach, 1e-3 * scale)
         trial = np.clip(np.where(np.isnan(b), extrapolated, falsi), low, high)
         tiny = active & ~hit & (np.abs(b - a) <= 1e-12 * (np.abs(centre) + scale))
