@@ -169,3 +169,41 @@ def test_bad_arguments_are_named():
         fr.fit_report(m, starts=[{"c": 1.0}])
     with pytest.raises(ValueError, match="fixed nuisance"):
         fr.fit_report(m.with_treatment("fixed", ["b"]), starts=[{"b": 2.0}])
+
+
+def test_holding_a_nuisance_reuses_the_kernel_and_matches_the_closed_form(report):
+    """b held at 1: s fits bin 1 exactly, s = n1 - B1, and Delta(s) = dev_1(s + B1) (the
+    control bin and the constraint do not move): its Delta = 1 ends by Brent."""
+    before = dict(fr.TRACE_COUNT)
+    r = fr.fit_report(on_off(N1, N2), hold={"b": 1.0})
+    assert fr.TRACE_COUNT == before                        # same structure, held at run time
+    s = r.nuisances["s"]
+    assert s.best == pytest.approx(N1 - B1, rel=1e-10)
+    assert r.nuisances["b"].best == 1.0 and r.nuisances["b"].prior["treatment"] == "held"
+    assert s.hessian_sigma == pytest.approx(math.sqrt(N1), rel=1e-10)   # 1 / (1/n1)^1/2
+    expected = [optimize.brentq(lambda x: deviance(N1, x + B1) - 1.0, lo, hi, xtol=1e-14)
+                for lo, hi in ((N1 - B1 - 3 * math.sqrt(N1), N1 - B1),
+                               (N1 - B1, N1 - B1 + 3 * math.sqrt(N1)))]
+    assert s.interval == pytest.approx(expected, rel=1e-7)             # root tolerance 1e-8
+    with pytest.raises(KeyError, match="'c'"):
+        fr.fit_report(on_off(N1, N2), hold={"c": 1.0})
+    with pytest.raises(ValueError, match="outside the bounds"):
+        fr.fit_report(on_off(N1, N2), hold={"b": -1.0})
+
+
+def test_scan_gives_the_profile_of_s(report):
+    """scan over s held at a grid (b profiled) against scipy's profile of the same -2 ln L;
+    the kernel is the one of fit_report (no new trace)."""
+    before = dict(fr.TRACE_COUNT)
+    grid = np.array([5.0, 12.0, 20.0, 28.0])
+    values, nuisances = fr.scan(on_off(N1, N2), hold={"s": grid}, start=report.best)
+    assert fr.TRACE_COUNT == before
+    expected = [profile_s(x, N1, N2) for x in grid]
+    # Newton to round-off vs scipy's bounded search to xatol 1e-13 on a smooth function
+    assert values == pytest.approx(expected, abs=1e-9)
+    assert np.array_equal(nuisances["s"], grid)
+    # mu = 2 adds mu^2 x 0.5 = 2 events to bin 1, which the free s absorbs exactly
+    mu_values, at_mu = fr.scan(on_off(N1, N2), EffectiveMoment(), {"mu": [0.0, 2.0]})
+    assert mu_values == pytest.approx([report.twice_nll] * 2, abs=1e-9)
+    assert at_mu["s"] == pytest.approx(report.nuisances["s"].best - np.array([0.0, 2.0]),
+                                       rel=1e-9)

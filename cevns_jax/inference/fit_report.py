@@ -14,14 +14,17 @@ default), :func:`fit_report` gives
 - the pulls (best - centre) / sigma of the Gaussian-constrained nuisances;
 - the number of bins and of observed events.
 
-One compiled kernel serves the best fit and every point of every interval: nuisance i held
-at v is the same vector minimisation with x_i replaced by v in -2 ln L and (x_i - v)^2 added
-(which puts x_i at v and decouples it), i and v being traced arguments. It is jitted with
-the measurement as a pytree and vmapped over a batch of 2 x (number of profiled nuisances)
-points (both ends of every interval), so a measurement structure compiles once and new data
-or templates reuse it (``TRACE_COUNT`` counts traces). The interval ends are found together
-by the Illinois variant of regula falsi on sqrt(Delta) - 1, which is nearly linear in nu_i
-(exactly so for a Gaussian likelihood).
+One compiled kernel serves the best fit, every point of every interval and the scans of
+:func:`scan`: a point is a vector minimisation over the profiled nuisances in which a mask of
+them is held (x_i replaced by v_i in -2 ln L and (x_i - v_i)^2 added, which puts x_i at v_i
+and decouples it), with its own moments mu2; mask, values and mu2 are traced arguments. It is
+jitted with the measurement as a pytree and vmapped over a batch of 2 x (number of profiled
+nuisances) points (both ends of every interval), so a measurement structure compiles once and
+new data, templates, held nuisances or moments reuse it (``TRACE_COUNT`` counts traces).
+Holding is also how one structure gives several readings: a CEvNS normalisation free with the
+flux held, or held at the SM with the flux profiled (``hold``). The interval ends are found
+together by the Illinois variant of regula falsi on sqrt(Delta) - 1, which is nearly linear in
+nu_i (exactly so for a Gaussian likelihood).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from .profile_likelihood import nuisance_errors
 
-__all__ = ["FitReport", "NuisanceFit", "TRACE_COUNT", "fit_report"]
+__all__ = ["FitReport", "NuisanceFit", "TRACE_COUNT", "fit_report", "scan"]
 
 #: Number of traces of the jitted kernel (tests check that new data do not retrace).
 TRACE_COUNT = {"points": 0}
@@ -108,65 +111,99 @@ def _bounds(measurement):
 
 
 @partial(jax.jit, static_argnames=("n_steps",))
-def _points(measurement, mu2s, base, starts, index, value, n_steps):
-    """Profiled -2 ln L and nuisance vectors at a batch of points: point b minimises over the
-    profiled nuisances from ``starts[b]`` with nuisance ``index[b]`` held at ``value[b]``
-    (index -1: none held). ``base``: values of the fixed nuisances."""
+def _points(measurement, base, mu2s, starts, held, values, n_steps):
+    """Profiled -2 ln L and nuisance vectors at a batch of points: point b, at moments
+    ``mu2s[c][b]`` of every channel c, minimises over the profiled nuisances from
+    ``starts[b]`` with those where ``held[b]`` is True held at ``values[b]``. ``base``: values
+    of the fixed nuisances."""
     TRACE_COUNT["points"] += 1
     names = measurement.profiled_names
     lower, upper = (jnp.asarray(b) for b in _bounds(measurement))
-    positions = jnp.arange(len(names))
 
-    def twice_nll(x):
+    def twice_nll(mu2, x):
         nu = dict(base)
         nu.update({k: x[i] for i, k in enumerate(names)})
-        return measurement.twice_nll(mu2s, nu)
+        return measurement.twice_nll(mu2, nu)
 
-    def one(x0, i, v):
-        held = positions == i
-
+    def one(mu2, x0, hold, v):
         def objective(x):
-            return (twice_nll(jnp.where(held, v, x))
-                    + jnp.sum(jnp.where(held, (x - v) ** 2, 0.0)))
+            return (twice_nll(mu2, jnp.where(hold, v, x))
+                    + jnp.sum(jnp.where(hold, (x - v) ** 2, 0.0)))
 
-        x = damped_newton(objective, jnp.where(held, v, x0), lower, upper, n_steps)
-        x = jnp.where(held, v, x)
-        return twice_nll(x), x
+        x = damped_newton(objective, jnp.where(hold, v, x0), lower, upper, n_steps)
+        x = jnp.where(hold, v, x)
+        return twice_nll(mu2, x), x
 
-    return jax.vmap(one)(starts, index, value)
+    return jax.vmap(one)(mu2s, starts, held, values)
 
 
 class _Kernel:
     """The jitted batch evaluation with a fixed batch size (one trace per structure)."""
 
-    def __init__(self, measurement, mu2s, base, n_steps):
+    def __init__(self, measurement, n_steps):
         self.measurement = measurement.canonical()
-        self.mu2s = [jnp.asarray(m, dtype=jnp.float64) for m in mu2s]
-        self.base = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in base.items()}
+        self.base = {k: jnp.asarray(v, dtype=jnp.float64)
+                     for k, v in measurement.nominal_nuisances().items()}
         self.n = len(measurement.profiled_names)
         self.batch = max(2 * self.n, 2)
         self.n_steps = n_steps
 
-    def __call__(self, starts, index, value):
-        """Values and vectors at any number of points, run in batches of ``self.batch``."""
-        starts, index, value = (np.asarray(a) for a in (starts, index, value))
-        total = index.size
+    def __call__(self, mu2s, starts, held, values):
+        """Values and vectors at any number P of points (``mu2s``: per channel (P, n_beams);
+        the others (P, n)), run in batches of ``self.batch``."""
+        total = starts.shape[0]
         pad = (-total) % self.batch
-        starts = np.concatenate([starts, np.repeat(starts[:1], pad, axis=0)])
-        index = np.concatenate([index, np.full(pad, -1)])
-        value = np.concatenate([value, np.zeros(pad)])
-        values, xs = [], []
-        for k in range(0, index.size, self.batch):
+        fill = lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)])  # noqa: E731
+        mu2s = [fill(np.asarray(m, dtype=float)) for m in mu2s]
+        starts, held, values = fill(starts), fill(held), fill(values)
+        out_values, out_x = [], []
+        for k in range(0, total + pad, self.batch):
             s = slice(k, k + self.batch)
-            f, x = _points(self.measurement, self.mu2s, self.base, jnp.asarray(starts[s]),
-                           jnp.asarray(index[s], dtype=jnp.int32),
-                           jnp.asarray(value[s], dtype=jnp.float64), self.n_steps)
-            values.append(np.asarray(f))
-            xs.append(np.asarray(x))
-        return np.concatenate(values)[:total], np.concatenate(xs)[:total]
+            f, x = _points(self.measurement, self.base, [jnp.asarray(m[s]) for m in mu2s],
+                           jnp.asarray(starts[s], dtype=jnp.float64), jnp.asarray(held[s]),
+                           jnp.asarray(values[s], dtype=jnp.float64), self.n_steps)
+            out_values.append(np.asarray(f))
+            out_x.append(np.asarray(x))
+        return np.concatenate(out_values)[:total], np.concatenate(out_x)[:total]
 
 
-def _start_vectors(measurement, starts):
+def _mu2s(measurement, model, thetas, size):
+    """Per channel, the (size, n_beams) moments of ``model`` at ``thetas`` ({name: (size,)});
+    zeros without a model."""
+    if model is None:
+        return [np.zeros((size, len(c.beams))) for c in measurement.channels]
+    unknown = sorted(set(thetas) - set(model.parameters))
+    if unknown:
+        raise KeyError(f"unknown parameter(s) {unknown} for {type(model).__name__}; "
+                       f"known: {list(model.parameters)}")
+    rows = [channel_mu2s(measurement, model, {k: float(v[p]) for k, v in thetas.items()})
+            for p in range(size)]
+    return [np.stack([np.asarray(r[c], dtype=float) for r in rows])
+            for c in range(len(measurement.channels))]
+
+
+def _held(measurement, hold):
+    """(mask, values) over the profiled nuisances for ``hold`` = {name: value}."""
+    names = measurement.profiled_names
+    hold = dict(hold or {})
+    unknown = sorted(set(hold) - set(measurement.nuisance_names))
+    if unknown:
+        raise KeyError(f"hold names unknown nuisance(s) {unknown}; known: "
+                       f"{list(measurement.nuisance_names)}")
+    fixed = sorted(set(hold) - set(names))
+    if fixed:
+        raise ValueError(f"hold names fixed nuisance(s) {fixed}: only profiled ones can be held")
+    lower, upper = _bounds(measurement)
+    mask = np.array([k in hold for k in names], dtype=bool)
+    nominal = measurement.nominal_nuisances()
+    values = np.array([float(hold.get(k, nominal[k])) for k in names])
+    outside = [k for j, k in enumerate(names) if mask[j] and not lower[j] <= values[j] <= upper[j]]
+    if outside:
+        raise ValueError(f"held value(s) outside the bounds of {outside}")
+    return mask, values
+
+
+def _start_vectors(measurement, starts, mask, values):
     names = measurement.profiled_names
     nominal = measurement.nominal_nuisances()
     vectors = []
@@ -175,28 +212,69 @@ def _start_vectors(measurement, starts):
         if unknown:
             raise KeyError(f"start names unknown nuisance(s) {unknown}; known: "
                            f"{list(measurement.nuisance_names)}")
-        held = sorted(set(start) - set(names))
-        if held:
-            raise ValueError(f"start sets fixed nuisance(s) {held}: fixed nuisances stay at "
+        fixed = sorted(set(start) - set(names))
+        if fixed:
+            raise ValueError(f"start sets fixed nuisance(s) {fixed}: fixed nuisances stay at "
                              "their nominal value (change it with with_treatment/nominal)")
         vectors.append([float(start.get(k, nominal[k])) for k in names])
-    return np.array(vectors, dtype=float).reshape(len(starts), len(names))
+    vectors = np.array(vectors, dtype=float).reshape(len(starts), len(names))
+    return np.where(mask, values, vectors)
 
 
-def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_iter):
-    """Both Delta(-2 ln L) = 1 ends of every profiled nuisance, solved together.
+def scan(measurement, model=None, thetas=None, *, hold=None, start=None,
+         n_steps: int = 30):
+    """Profiled -2 ln L at P points: physics parameters ``thetas`` of ``model``
+    ({name: array}, missing ones 0; no moment without a model) and held nuisances ``hold``
+    ({name: value or array}); arrays broadcast to P. The other profiled nuisances are
+    minimised from ``start`` ({name: value}, e.g. a report's ``best``; default nominal;
+    values of fixed nuisances in it are ignored).
+    Uses the kernel of :func:`fit_report` (no new compilation for a structure already fitted).
+    Returns (values (P,), {nuisance: (P,) values at each point})."""
+    require_x64()
+    thetas, hold = dict(thetas or {}), dict(hold or {})
+    if model is None and thetas:
+        raise ValueError("thetas need a model")
+    arrays = [np.atleast_1d(np.asarray(v, dtype=float)) for v in (*thetas.values(),
+                                                                   *hold.values())]
+    size = max([a.size for a in arrays] + [1])
+    grow = lambda v: np.broadcast_to(np.atleast_1d(np.asarray(v, float)), (size,))  # noqa: E731
+    thetas = {k: grow(v) for k, v in thetas.items()}
+    hold = {k: grow(v) for k, v in hold.items()}
+    names = measurement.profiled_names
+    masks, values = zip(*[_held(measurement, {k: v[p] for k, v in hold.items()})
+                          for p in range(size)])
+    masks, values = np.array(masks), np.array(values)
+    start = {k: v for k, v in (start or {}).items()
+             if k in names or k not in measurement.nuisance_names}
+    starts = np.repeat(_start_vectors(measurement, [start], masks[0], values[0]), size, 0)
+    starts = np.where(masks, values, starts)
+    kernel = _Kernel(measurement, n_steps)
+    out, xs = kernel(_mu2s(measurement, model, thetas, size), starts, masks, values)
+    nominal = measurement.nominal_nuisances()
+    nuisances = {k: (xs[:, names.index(k)] if k in names else np.full(size, float(nominal[k])))
+                 for k in measurement.nuisance_names}
+    return out, nuisances
+
+
+def _intervals(kernel, mu2s, best_x, best_value, free, sigma, held, lower, upper, *, gtol,
+               max_iter):
+    """Both Delta(-2 ln L) = 1 ends of the profiled nuisances at positions ``free`` (1 sigma
+    ``sigma`` each), solved together; ``held``: the mask of nuisances held throughout.
 
     Illinois regula falsi on g = sqrt(max(Delta, 0)) - 1 per end (g = -1 at the best fit)
     between an inner point (g < 0) and an outer one (g >= 0); before an outer point exists,
     the secant through the last two inner points (the first: the best fit) extrapolates, at
     most 4x further from the best fit, clipped to the bound; a non-finite value is bisected
     towards the inner point. Returns (ends (n, 2), at_bound (n, 2), lowest value met)."""
-    n = best_x.size
-    index = np.tile(np.arange(n), 2)
+    n = free.size
+    index = np.tile(free, 2)
     side = np.repeat([-1.0, 1.0], n)
     centre = best_x[index]
-    scale = np.where(np.isfinite(sigma) & (sigma > 0), sigma,
-                     0.1 * np.maximum(np.abs(best_x), 1.0))[index]
+    scale = np.tile(np.where(np.isfinite(sigma) & (sigma > 0), sigma,
+                             0.1 * np.maximum(np.abs(best_x[free]), 1.0)), 2)
+    masks = np.repeat(held[None, :], 2 * n, axis=0)
+    masks[np.arange(2 * n), index] = True
+    batch_mu2s = [np.repeat(np.asarray(m, dtype=float)[None, :], 2 * n, axis=0) for m in mu2s]
     bound = np.where(side < 0, lower[index], upper[index])
     low, high = np.minimum(bound, centre), np.maximum(bound, centre)
     a, g_a = centre.copy(), -np.ones(2 * n)                   # inner point, g < 0
@@ -214,7 +292,7 @@ def _intervals(kernel, best_x, best_value, sigma, lower, upper, *, gtol, max_ite
             break
         starts = x_a.copy()
         starts[np.arange(2 * n), index] = trial
-        values, xs = kernel(starts, index, trial)
+        values, xs = kernel(batch_mu2s, starts, masks, starts)
         finite = np.isfinite(values)
         lowest = min(lowest, float(np.min(np.where(finite, values, np.inf))))
         g = np.where(finite, np.sqrt(np.maximum(values - best_value, 0.0)) - 1.0, np.nan)
@@ -251,31 +329,38 @@ def _plain(x):
     return x if math.isfinite(x) else None
 
 
-def fit_report(measurement, model=None, theta=None, *, starts=(), n_steps: int = 30,
-               gtol: float = 1e-8, max_iter: int = 60, intervals: bool = True) -> FitReport:
+def fit_report(measurement, model=None, theta=None, *, hold=None, starts=(),
+               n_steps: int = 30, gtol: float = 1e-8, max_iter: int = 60,
+               intervals: bool = True) -> FitReport:
     """The best fit of ``measurement`` at physics parameters ``theta`` of ``model`` (no
     moment when ``model`` is None) and every profiled nuisance's Hessian 1 sigma, profile
     interval (Delta(-2 ln L) = 1) and pull; see the module docstring.
 
-    ``starts``: extra starting points ({nuisance: value}, missing ones nominal) besides the
-    nominal values; the lowest minimum is kept. ``n_steps``: damped-Newton steps per
-    minimisation. ``gtol``: the interval ends satisfy |sqrt(Delta) - 1| <= gtol (Delta within
-    2 gtol of 1). ``intervals=False`` skips the profile intervals."""
+    ``hold``: {nuisance: value} of profiled nuisances held at a value (reported with
+    treatment "held"; same compiled kernel as without). ``starts``: extra starting points
+    ({nuisance: value}, missing ones nominal) besides the nominal values; the lowest minimum
+    is kept. ``n_steps``: damped-Newton steps per minimisation. ``gtol``: the interval ends
+    satisfy |sqrt(Delta) - 1| <= gtol (Delta within 2 gtol of 1). ``intervals=False`` skips
+    the profile intervals."""
     require_x64()
     if (model is None) != (theta is None):
         raise ValueError("give both model and theta, or neither (no moment)")
     if model is None:
-        mu2s = [jnp.zeros(len(c.beams)) for c in measurement.channels]
+        mu2s = [np.zeros(len(c.beams)) for c in measurement.channels]
     else:
-        mu2s = channel_mu2s(measurement, model, theta)
+        mu2s = [np.asarray(m, dtype=float) for m in channel_mu2s(measurement, model, theta)]
     names = measurement.profiled_names
+    hold = dict(hold or {})
+    held, held_values = _held(measurement, hold)
     nominal = measurement.nominal_nuisances()
-    kernel = _Kernel(measurement, mu2s, nominal, n_steps)
     lower, upper = _bounds(measurement)
     warnings = []
     if names:
-        vectors = _start_vectors(measurement, [{}] + list(starts))
-        values, xs = kernel(vectors, np.full(len(vectors), -1), np.zeros(len(vectors)))
+        kernel = _Kernel(measurement, n_steps)
+        vectors = _start_vectors(measurement, [{}] + list(starts), held, held_values)
+        size = len(vectors)
+        values, xs = kernel([np.repeat(m[None, :], size, axis=0) for m in mu2s], vectors,
+                            np.repeat(held[None, :], size, axis=0), vectors)
         i = int(np.argmin(np.where(np.isfinite(values), values, np.inf)))
         best_value, best_x = float(values[i]), xs[i]
         spread = float(np.max(values) - np.min(values))
@@ -283,11 +368,16 @@ def fit_report(measurement, model=None, theta=None, *, starts=(), n_steps: int =
         best_value, best_x, spread = float(measurement.twice_nll(mu2s, nominal)), np.zeros(0), 0.0
     nu_hat = dict(nominal)
     nu_hat.update({k: jnp.asarray(best_x[j]) for j, k in enumerate(names)})
-    sigma = np.array([nuisance_errors(measurement, mu2s, nu_hat)[k] for k in names]) \
-        if names else np.zeros(0)
-    if intervals and names:
-        ends, at_bound, lowest = _intervals(kernel, best_x, best_value, sigma, lower, upper,
-                                            gtol=gtol, max_iter=max_iter)
+    free = np.flatnonzero(~held)
+    free_names = [names[j] for j in free]
+    errors = {}
+    if free_names:
+        errors = nuisance_errors(measurement.with_treatment("fixed", list(hold)) if hold
+                                 else measurement, mu2s, nu_hat)
+    if intervals and free_names:
+        sigma = np.array([errors[k] for k in free_names])
+        ends, at_bound, lowest = _intervals(kernel, mu2s, best_x, best_value, free, sigma,
+                                            held, lower, upper, gtol=gtol, max_iter=max_iter)
         if lowest < best_value - 1e-6:
             warnings.append(f"a lower minimum ({lowest:.8g} < {best_value:.8g}) was met while "
                             "scanning the intervals: the best fit is not the global minimum")
@@ -298,19 +388,20 @@ def fit_report(measurement, model=None, theta=None, *, starts=(), n_steps: int =
         centre = float(centres.get(name, nuisance.nominal))
         prior = {"nominal": centre, "sigma": nuisance.sigma,
                  "lower": _plain(nuisance.lower), "upper": _plain(nuisance.upper),
-                 "treatment": nuisance.treatment}
-        if name in names:
-            j = names.index(name)
-            value = float(best_x[j])
+                 "treatment": "held" if name in hold else nuisance.treatment}
+        if name in free_names:
+            j = free_names.index(name)
+            value = float(best_x[names.index(name)])
             interval = at = None
             if intervals:
                 interval = (_plain(ends[j, 0]), _plain(ends[j, 1]))
                 at = (bool(at_bound[j, 0]), bool(at_bound[j, 1]))
-            out[name] = NuisanceFit(name, value, _plain(sigma[j]), interval, at,
+            out[name] = NuisanceFit(name, value, _plain(errors[name]), interval, at,
                                     None if nuisance.sigma is None
                                     else (value - centre) / nuisance.sigma, prior)
         else:
-            out[name] = NuisanceFit(name, float(nominal[name]), None, None, None, None, prior)
+            value = float(hold[name]) if name in hold else float(nominal[name])
+            out[name] = NuisanceFit(name, value, None, None, None, None, prior)
     observed = [np.asarray(c.observed) for c in measurement.channels]
     return FitReport(measurement.name, best_value, int(sum(o.size for o in observed)),
                      float(sum(o.sum() for o in observed)), out,
