@@ -128,6 +128,7 @@ def test_interval_stops_at_a_bound():
     s = r.nuisances["s"]
     assert s.best == 0.0 and s.interval[0] == 0.0
     assert s.at_bound == (True, False)
+    assert "[0|, " in r.table()                          # the table marks the end at the bound
     f_min = profile_s(0.0, 5.0, N2)
     upper = optimize.brentq(lambda x: profile_s(x, 5.0, N2) - f_min - 1.0, 0.0, 10.0,
                             xtol=1e-12)

@@ -97,6 +97,28 @@ class FitReport:
         """{name: best-fit value} of every nuisance (fixed ones at their value)."""
         return {k: v.best for k, v in self.nuisances.items()}
 
+    def table(self) -> str:
+        """The nuisances as a text table: best, Hessian 1 sigma, profile interval (``|`` marks
+        an end at the bound), pull and prior."""
+        def num(x):
+            return "-" if x is None else f"{x:.4g}"
+
+        rows = [("nuisance", "best", "hessian 1s", "profile 1s interval", "pull", "prior")]
+        for name, n in self.nuisances.items():
+            interval = "-"
+            if n.interval is not None:
+                ends = [num(x) + ("|" if at else "") for x, at in zip(n.interval, n.at_bound)]
+                interval = f"[{ends[0]}, {ends[1]}]"
+            prior = n.prior["treatment"]
+            if n.prior["sigma"] is not None:
+                prior = f"{n.prior['nominal']:.4g} +- {n.prior['sigma']:.3g}"
+            rows.append((name, num(n.best), num(n.hessian_sigma), interval, num(n.pull), prior))
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines.append(f"-2 ln L = {self.twice_nll:.4f}, {self.n_bins} bins, "
+                     f"{self.n_observed:.6g} events observed")
+        return "\n".join(lines)
+
     def as_dict(self) -> dict:
         return {"measurement": self.measurement, "twice_nll": self.twice_nll,
                 "n_bins": self.n_bins, "n_observed": self.n_observed, "theta": dict(self.theta),
