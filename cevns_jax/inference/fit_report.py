@@ -23,8 +23,8 @@ nuisances) points (both ends of every interval), so a measurement structure comp
 new data, templates, held nuisances or moments reuse it (``TRACE_COUNT`` counts traces).
 Holding is also how one structure gives several readings: a CEvNS normalisation free with the
 flux held, or held at the SM with the flux profiled (``hold``). The interval ends are found
-together by the Illinois variant of regula falsi on sqrt(Delta) - 1, which is nearly linear in
-nu_i (exactly so for a Gaussian likelihood).
+together by the Illinois variant of regula falsi (Dowell and Jarratt, BIT 11, 168 (1971)) on
+sqrt(Delta) - 1, which is nearly linear in nu_i (exactly so for a Gaussian likelihood).
 """
 
 from __future__ import annotations

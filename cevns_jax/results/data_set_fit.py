@@ -145,8 +145,8 @@ def release(name: str) -> str:
 
 def signal_summary(fit_setup: FitSetup, report) -> dict:
     """The strength (best, Hessian 1 sigma, profile interval; None without a free strength)
-    and the SM signal events at the best fit (CEvNS; nu-e for xenonnt_er2022), summed over
-    channels and beams."""
+    and the SM signal events at the best fit, summed over channels and beams (CEvNS; 0 for
+    xenonnt_er2022, whose SM nu-e rate is inside its B0 background model)."""
     m = fit_setup.measurement
     nu = {k: jnp.asarray(v) for k, v in report.best.items()}
     events = sum(float(jnp.sum(c.components(nu).signal_sm)) for c in m.channels)
