@@ -19,7 +19,7 @@ USER_ERROR, INTERRUPTED = 2, 130
 
 def build_parser() -> Parser:
     from .. import __version__
-    from . import data, dresden2, experiments, posterior, rates, reproduce, scan, solar
+    from . import data, dresden2, experiments, fit, posterior, rates, reproduce, scan, solar
 
     parser = Parser(prog="cevns-jax", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"cevns-jax {__version__}")
@@ -28,7 +28,7 @@ def build_parser() -> Parser:
                              "sub-command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for module in (experiments, rates, reproduce, scan, solar, posterior, data, dresden2):
+    for module in (experiments, rates, reproduce, scan, solar, posterior, data, fit, dresden2):
         module.register(sub)
     return parser
 

@@ -37,7 +37,7 @@ __all__ = ["LimitResult", "curve", "evaluate", "nuisance_errors", "profiled_twic
            "upper_limit"]
 
 #: Number of traces of the jitted kernels (tests check that new values do not retrace).
-TRACE_COUNT = {"profiled": 0, "curve": 0, "evaluate": 0}
+TRACE_COUNT = {"profiled": 0, "curve": 0, "evaluate": 0, "hessian": 0}
 
 
 def _theta(base, direction, x, grid_names, grid_point):
@@ -196,9 +196,11 @@ def upper_limit(measurement, model, name: str, *, level: float = 2.71, fixed=Non
     return LimitResult(float(value), x_min, f_min, level, True, "ok", (lo, hi))
 
 
-def nuisance_errors(measurement, mu2s, nu_hat) -> dict:
-    """1 sigma errors of the profiled nuisances: sqrt(diag(2 H^-1)) with H the Hessian of
-    -2 ln L over them at ``nu_hat`` (the Gaussian approximation of the likelihood)."""
+@jax.jit
+def _hessian(measurement, mu2s, nu_hat):
+    """Hessian of -2 ln L over the profiled nuisances at ``nu_hat`` (compiled once per
+    measurement structure)."""
+    TRACE_COUNT["hessian"] += 1
     names = measurement.profiled_names
     x0 = jnp.stack([jnp.asarray(nu_hat[k], dtype=jnp.float64) for k in names])
 
@@ -207,5 +209,14 @@ def nuisance_errors(measurement, mu2s, nu_hat) -> dict:
         nu.update({k: x[i] for i, k in enumerate(names)})
         return measurement.twice_nll(mu2s, nu)
 
-    cov = 2.0 * np.linalg.inv(np.asarray(jax.hessian(objective)(x0)))
+    return jax.hessian(objective)(x0)
+
+
+def nuisance_errors(measurement, mu2s, nu_hat) -> dict:
+    """1 sigma errors of the profiled nuisances: sqrt(diag(2 H^-1)) with H the Hessian of
+    -2 ln L over them at ``nu_hat`` (the Gaussian approximation of the likelihood)."""
+    names = measurement.profiled_names
+    nu = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in nu_hat.items()}
+    mu2s = [jnp.asarray(m, dtype=jnp.float64) for m in mu2s]
+    cov = 2.0 * np.linalg.inv(np.asarray(_hessian(measurement.canonical(), mu2s, nu)))
     return {k: float(np.sqrt(cov[i, i])) for i, k in enumerate(names)}

@@ -264,8 +264,12 @@ def damped_newton(objective, x0, lower, upper, n_steps: int):
     """Minimise ``objective(x)`` over a vector x in the box [lower, upper] with a fixed number
     of Levenberg-Marquardt steps (jit- and vmap-friendly: static shapes, no early exit).
 
-    Each step solves (H + lambda diag|H|) d = -g, takes the clipped step if the value does not
-    increase (lambda /= 3), otherwise keeps the point (lambda *= 10)."""
+    Each step is a projected Newton step (Bertsekas, SIAM J. Control Optim. 20, 221 (1982)):
+    components at a bound whose gradient points out of the box are held (their rows and
+    columns leave the system), the others solve (H + lambda diag|H|) d = -g; the clipped
+    trial is taken if the value does not increase (lambda /= 3), otherwise the point is kept
+    (lambda *= 10). Without the projection, a coupled step clipped at a bound stops where the
+    full Newton step has no component along the free directions, not at their minimum."""
     value_and_grad = jax.value_and_grad(objective)
     hessian = jax.hessian(objective)
     eye = jnp.eye(x0.shape[0])
@@ -273,7 +277,10 @@ def damped_newton(objective, x0, lower, upper, n_steps: int):
     def step(_, carry):
         x, f, damping = carry
         _, g = value_and_grad(x)
-        h = hessian(x)
+        held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+        free = ~held
+        h = jnp.where(free[:, None] & free[None, :], hessian(x), 0.0) + jnp.diag(held * 1.0)
+        g = jnp.where(free, g, 0.0)
         scale = jnp.maximum(jnp.abs(jnp.diag(h)), 1e-12)
         trial = jnp.clip(x - jnp.linalg.solve(h + damping * jnp.diag(scale) + 1e-300 * eye, g),
                          lower, upper)
