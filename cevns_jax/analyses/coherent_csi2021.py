@@ -17,7 +17,9 @@ cross-section region PE < 60, t_rec < 6 us. Expected counts per bin (flattened P
 - SS: the anti-coincidence (AC) beam-on events (the steady-state background measured in an
   equal window before the beam): their PE histogram spread over t_rec in proportion to the
   timing efficiency (:func:`steady_state_template`); the AC statistical uncertainty enters as
-  a constrained normalisation, sigma = 1/sqrt(N_AC) = 2.8 %.
+  a constrained normalisation, sigma = 1/sqrt(N_AC) = 2.8 %. ``ss_model="sideband"``
+  instead makes the AC counts a second Poisson channel with the SS free per PE bin
+  (:mod:`.csi_sideband`), which also propagates the AC PE-shape statistics.
 - BRN, NIN: released PE and t_rec shapes (PE shapes include the PE efficiency; t_rec shapes
   are multiplied by the timing efficiency here), normalised to 18.4 and 5.6 events in the region.
 

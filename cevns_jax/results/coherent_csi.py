@@ -1,4 +1,5 @@
-"""COHERENT CsI[Na] results: fitted CEvNS events, significance, Delta chi^2 profile of the
+"""COHERENT CsI[Na] results: fitted CEvNS events (all nuisances profiled; statistical error
+only; with the AC side band as a second channel), significance, Delta chi^2 profile of the
 CEvNS normalisation, flux-averaged cross section and 90 % CL magnetic-moment limits, for the
 2021 full data set (PRL 129, 081801 (2022)) and the 2017 first observation (Science 357,
 1123 (2017)).
