@@ -17,7 +17,9 @@ cross-section region PE < 60, t_rec < 6 us. Expected counts per bin (flattened P
 - SS: the anti-coincidence (AC) beam-on events (the steady-state background measured in an
   equal window before the beam): their PE histogram spread over t_rec in proportion to the
   timing efficiency (:func:`steady_state_template`); the AC statistical uncertainty enters as
-  a constrained normalisation, sigma = 1/sqrt(N_AC) = 2.8 %.
+  a constrained normalisation, sigma = 1/sqrt(N_AC) = 2.8 %. ``ss_model="sideband"``
+  instead makes the AC counts a second Poisson channel with the SS free per PE bin
+  (:mod:`.csi_sideband`), which also propagates the AC PE-shape statistics.
 - BRN, NIN: released PE and t_rec shapes (PE shapes include the PE efficiency; t_rec shapes
   are multiplied by the timing efficiency here), normalised to 18.4 and 5.6 events in the region.
 
@@ -47,6 +49,7 @@ from ..physics.kinematics import recoil_max
 from ..constants import E_NU_PROMPT, M_MUON
 from ..quadrature import log_nodes
 from ..rates import differential_rate
+from .csi_sideband import with_ac_sideband
 
 __all__ = ["PE_EDGES", "T_EDGES_US", "POT_MEAN_US", "POT_WIDTH_US", "BRN_EVENTS", "NIN_EVENTS",
            "csi2021_experiment", "recoil_templates", "build", "observed_histogram",
@@ -64,6 +67,7 @@ NIN_EVENTS = 5.6
 PRIORS = {"flux": 0.10, "brn_norm": 0.25, "nin_norm": 0.35, "timing_offset": 0.1}
 MODES = ("cevns", "moments")
 RESPONSE_MODELS = ("exact", "morphed")
+SS_MODELS = ("template", "sideband")
 PREFIX = "csi2021_"
 
 
@@ -219,12 +223,17 @@ def nuisances(n_ac: int) -> tuple:
 
 
 def build(mode: str = "cevns", response_model: str = "morphed", pe_edges=PE_EDGES,
-          t_edges=T_EDGES_US, n_nodes: int = 12, experiment=None) -> Measurement:
+          t_edges=T_EDGES_US, n_nodes: int = 12, experiment=None,
+          ss_model: str = "template") -> Measurement:
     """The CsI 2021 Measurement (see module docstring); ``mode`` "cevns" or "moments";
     ``response_model`` "exact" (full response at every nuisance value) or "morphed"
-    (quadratic interpolation of templates at 0, +-1 sigma; compiles ~10x faster)."""
+    (quadratic interpolation of templates at 0, +-1 sigma; compiles ~10x faster);
+    ``ss_model`` "template" (AC template, normalisation prior) or "sideband" (AC counts as a
+    second Poisson channel, SS free per PE bin: :mod:`.csi_sideband`)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+    if ss_model not in SS_MODELS:
+        raise ValueError(f"unknown ss_model {ss_model!r}; expected one of {SS_MODELS}")
     if response_model not in RESPONSE_MODELS:
         raise ValueError(f"unknown response_model {response_model!r}; expected one of "
                          f"{RESPONSE_MODELS}")
@@ -236,7 +245,8 @@ def build(mode: str = "cevns", response_model: str = "morphed", pe_edges=PE_EDGE
     recoil, rate_sm, rate_em = recoil_templates(experiment, n_nodes)
     qf = release.load_scintillation_coefficients()
     eff = release.load_efficiency_coefficients()
-    ac = steady_state_template(release.load_events("AC"), pe_edges, t_edges)
+    ac_events = release.load_events("AC")
+    ac = steady_state_template(ac_events, pe_edges, t_edges)
     observed = observed_histogram(release.load_events("C"), pe_edges, t_edges)
     data = {
         "recoil": recoil, "rate_sm": rate_sm, "rate_em": rate_em,
@@ -259,7 +269,11 @@ def build(mode: str = "cevns", response_model: str = "morphed", pe_edges=PE_EDGE
     n_ac = int(ac.sum())
     measurement = Measurement((channel,), nuisances(n_ac), name="coherent_csi2021")
     fixed = [PREFIX + "flux"] if mode == "cevns" else [PREFIX + "cevns_norm"]
-    return measurement.with_treatment("fixed", fixed)
+    measurement = measurement.with_treatment("fixed", fixed)
+    if ss_model == "sideband":
+        measurement = with_ac_sideband(
+            measurement, observed_histogram(ac_events, pe_edges, t_edges), PREFIX)
+    return measurement
 
 
 def signal_in_roi(measurement, nu=None):
