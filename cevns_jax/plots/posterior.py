@@ -110,6 +110,6 @@ def corner_plot(result, names: Sequence[str] | None = None, *,
     fig.legend(handles + extra_h, labels + extra_l, loc="upper right",
                bbox_to_anchor=(0.97, 0.9), fontsize=9, frameon=False)
     fig.suptitle(title or f"Posterior: {result.problem.get('model', '')} model, "
-                 + " + ".join(f"{m['name']} {m['setup']}" for m in
-                              result.problem.get("measurements", [])), fontsize=11)
+                 + " + ".join(m["name"] for m in result.problem.get("measurements", [])),
+                 fontsize=11)
     return fig

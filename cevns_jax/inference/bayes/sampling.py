@@ -35,9 +35,8 @@ from numpyro.infer.util import unconstrain_fn
 
 from ...precision import require_x64
 from .fits import best_fit
-from .measurements import nuisance_mode
 from .model import _make_model, _model_structure, _unit_from_moduli, model_data
-from .problem import FLAVOUR_MODULI, TMM_MODULI, PosteriorProblem, _mu2, _theta_from
+from .problem import FLAVOUR_MODULI, TMM_MODULI, PosteriorProblem
 from .summaries import _ess_indicator, credible_region_2d, credible_upper_limits
 
 
@@ -50,7 +49,8 @@ class PosteriorResult:
     """NUTS output with diagnostics.
 
     ``samples``: {name: (num_chains, num_samples)} for every scalar parameter (moduli by
-    name, phases in [0, 2 pi), nuisances ``<a>__<exp>``) and ``chi2``; ``diagnostics``:
+    name, phases in [0, 2 pi), marginalised nuisances by
+    :func:`~.measurements.nuisance_key`) and ``chi2`` (-2 ln L); ``diagnostics``:
     per parameter {r_hat, ess, ess_q90, ess_per_s}, plus ``divergences``,
     ``tree_depth_saturated``, ``mean_accept_prob``, ``mean_num_steps``, ``step_size``;
     ``timing``: warmup_s, sampling_s, total_s (compilation included); ``converged`` and
@@ -101,7 +101,7 @@ class PosteriorResult:
         than 0.2 % of the draws in the top 10 % of the box (a likelihood-bounded modulus has
         essentially none there; 4000 draws give ~8 at that level), or a 90 % limit above
         80 % of the box. Typical causes: a direction the data do not constrain, or a
-        likelihood that flattens out at large moduli (Gaussian nuisance in Eq. 34)."""
+        likelihood that flattens out at large moduli (the signal normalisation of Eq. 34)."""
         upper = self.prior_upper
         lims = credible_upper_limits(self, 0.9)
         moduli = [p for p in self.parameters if p in TMM_MODULI + FLAVOUR_MODULI]
@@ -154,18 +154,9 @@ def _initial_values(problem: PosteriorProblem, fit, rng: np.random.Generator,
     for p in problem.phase_names:
         phases[p] = float(fit.params[p]) + jitter * 0.3 * rng.standard_normal()
         values[f"{p}_vec"] = jnp.asarray([math.cos(phases[p]), math.sin(phases[p])])
-    theta = _theta_from(problem, {"moduli": moduli, **phases})
-    for meas in problem.measurements:
-        n = len(meas.nuisance_names)
-        if n == 0:
-            continue
-        if problem.parameterization == "whitened":
-            values[f"z__{meas.slug}"] = jnp.asarray(jitter * 0.3 * rng.standard_normal(n))
-        else:
-            a = np.asarray(nuisance_mode(meas, _mu2(problem, meas, theta)), float).reshape(n)
-            eta = a if prior.nuisance == "gaussian" else np.log1p(np.maximum(a, -0.9))
-            eta = eta + jitter * 0.3 * np.asarray(meas.nuisance_sigmas) * rng.standard_normal(n)
-            values[f"eta__{meas.slug}"] = jnp.asarray(eta)
+    k = len(problem.sampled_nuisances)
+    if k:
+        values["nuisance_z"] = jnp.asarray(jitter * 0.3 * rng.standard_normal(k))
     return values
 
 
