@@ -23,6 +23,7 @@ from scipy import stats
 
 from cevns_jax import likelihood as L
 from cevns_jax.inference import bayes as B
+from cevns_jax.inference import profile_likelihood as pl
 from cevns_jax.inference.bayes.io import load_result, save_result
 from cevns_jax.inference.bayes.model import _PRIOR_CODES, _moduli_from_unit, _unit_from_moduli
 from cevns_jax.inference.bayes.problem import _bounded, _mu2, _theta_from
@@ -77,14 +78,8 @@ def toy_problem():
 
 
 @pytest.fixture(scope="module")
-def toy_fit(toy_problem):
-    """The best fit (chain start), computed once: fit.minimize compiles on every call."""
-    return B.best_fit(toy_problem)
-
-
-@pytest.fixture(scope="module")
-def toy_result(toy_problem, toy_fit):
-    return B.sample_posterior(toy_problem, jax.random.key(11), fit=toy_fit, **_SETTINGS)
+def toy_result(toy_problem):
+    return B.sample_posterior(toy_problem, jax.random.key(11), **_SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -280,38 +275,40 @@ def test_counting_posterior_matches_the_closed_form(toy_result):
     assert -1.0 <= r.samples["flat"].min() and r.samples["flat"].max() <= 3.0
 
 
-def test_new_data_reuses_the_compiled_model(toy_problem, toy_fit, toy_result):
-    """A second posterior with new observed counts traces nothing and follows the data."""
-    traces = B.TRACE_COUNT["model"]
+def test_new_data_reuses_the_compiled_model(toy_problem, toy_result):
+    """A second posterior with new observed counts traces nothing (neither the numpyro model
+    nor the start point's profiled -2 ln L) and follows the data."""
+    traces = (B.TRACE_COUNT["model"], pl.TRACE_COUNT["evaluate"])
     new = replace(toy_problem, measurements=(_counting(12.0),))
-    again = B.sample_posterior(new, jax.random.key(11), fit=toy_fit, **_SETTINGS)
-    assert B.TRACE_COUNT["model"] == traces and again.timing["compile_cached"]
+    again = B.sample_posterior(new, jax.random.key(11), **_SETTINGS)
+    assert (B.TRACE_COUNT["model"], pl.TRACE_COUNT["evaluate"]) == traces
+    assert again.timing["compile_cached"]
     s = EM * again.samples["mu_e"] ** 2
     # the median moves with n: 4 Monte Carlo errors of a median as above, ~0.4 here
     assert abs(np.median(s) - _conjugate_quantile(0.5, 12.0)) < 0.8
 
 
-def test_same_key_same_samples(toy_problem, toy_fit, toy_result):
-    again = B.sample_posterior(toy_problem, jax.random.key(11), fit=toy_fit, **_SETTINGS)
+def test_same_key_same_samples(toy_problem, toy_result):
+    again = B.sample_posterior(toy_problem, jax.random.key(11), **_SETTINGS)
     assert again.timing["compile_cached"]
     for name in toy_result.samples:
         np.testing.assert_array_equal(again.samples[name], toy_result.samples[name])
-    other = B.sample_posterior(toy_problem, jax.random.key(12), fit=toy_fit, **_SETTINGS)
+    other = B.sample_posterior(toy_problem, jax.random.key(12), **_SETTINGS)
     assert not np.array_equal(other.samples["mu_e"], toy_result.samples["mu_e"])
 
 
-def test_failed_diagnostics_warn(toy_problem, toy_fit):
+def test_failed_diagnostics_warn(toy_problem):
     with pytest.warns(B.ConvergenceWarning, match="ESS <"):
-        r = B.sample_posterior(toy_problem, 5, min_ess=1e9, fit=toy_fit, **_SETTINGS)
+        r = B.sample_posterior(toy_problem, 5, min_ess=1e9, **_SETTINGS)
     assert not r.converged and any("ESS" in p for p in r.problems)
 
 
-def test_prior_sensitivity_reuses_compilation(toy_problem, toy_fit, toy_result):
+def test_prior_sensitivity_reuses_compilation(toy_problem, toy_result):
     """Priors are numbers in the model data: flat_in_square -> flat -> log_flat needs no
     recompilation; the unconstrained mu_mu follows its prior."""
     for kind in ("flat", "log_flat"):
         r = B.sample_posterior(replace(toy_problem, prior=B.Prior(moduli=kind, upper=UPPER)),
-                               jax.random.key(11), fit=toy_fit, **_SETTINGS)
+                               jax.random.key(11), **_SETTINGS)
         assert r.timing["compile_cached"] and r.converged, r.problems
     # log-flat on [1e-3, 4]: half of the prior mass of mu_mu lies below sqrt(1e-3 * 4);
     # 2000 draws with ESS > 200: 0.1 is over 3 binomial standard errors
@@ -542,8 +539,8 @@ def test_profiled_frequentist_limits_cover_single_ones():
         assert profiled[name] >= single[name] * (1 - 1e-6)
 
 
-def test_no_warnings_leak_from_a_converged_run(toy_problem, toy_fit):
+def test_no_warnings_leak_from_a_converged_run(toy_problem):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = B.sample_posterior(toy_problem, jax.random.key(11), fit=toy_fit, **_SETTINGS)
+        r = B.sample_posterior(toy_problem, jax.random.key(11), **_SETTINGS)
     assert r.converged

@@ -19,14 +19,14 @@ inference path; there is no second statistic:
 
 Modules: :mod:`.measurements` (paper 000's statistics on catalogue experiments, as shared
 measurements), :mod:`.problem` (priors, the posterior problem, allowed reach, one-parameter
-limits), :mod:`.fits` (best fit, frequentist limits), :mod:`.model` (the numpyro model),
+limits), :mod:`.fits` (best fit, chain start, frequentist limits), :mod:`.model` (the numpyro model),
 :mod:`.sampling` (NUTS, diagnostics, :class:`PosteriorResult`), :mod:`.summaries` (credible
 limits, HPD regions, comparisons), :mod:`.io` (saving and loading results). Corner plots are
 in :mod:`cevns_jax.plots.posterior`, the ``posterior`` command in :mod:`cevns_jax.cli.posterior`.
 """
 
 from ...likelihood.measurement import Measurement
-from .fits import best_fit, frequentist_limits
+from .fits import StartPoint, best_fit, frequentist_limits, start_point
 from .io import load_result, save_result
 from .measurements import (CSI_2017_MEASURED, STATISTICS, custom_measurement, default_statistic,
                            describe, make_measurement, nuisance_key)
@@ -52,6 +52,7 @@ __all__ = [
     "PosteriorResult",
     "Prior",
     "STATISTICS",
+    "StartPoint",
     "TMM_MODULI",
     "TRACE_COUNT",
     "allowed_reach",
@@ -80,4 +81,5 @@ __all__ = [
     "physics_model",
     "sample_posterior",
     "save_result",
+    "start_point",
 ]
