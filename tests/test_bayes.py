@@ -360,6 +360,14 @@ def test_save_load_and_corner(toy_problem, toy_result, tmp_path):
     assert any(r"10^{-10}" in lab for lab in labels)
 
 
+def test_nuisance_keys_and_labels():
+    from cevns_jax.plots.posterior import parameter_label
+
+    key = B.nuisance_key("COHERENT-CsI:current/signal")
+    assert key == "COHERENT_CsI_current__signal"
+    assert parameter_label(key) == "signal (COHERENT CsI current)"
+
+
 def test_register_adds_posterior_subcommand():
     import argparse
 

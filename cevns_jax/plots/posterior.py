@@ -22,10 +22,9 @@ def parameter_label(name: str) -> str:
         return _LABELS[name] + r" [$10^{-10}\,\mu_B$]"
     if name in _PHASES:
         return _LABELS[name] + " [rad]"
-    if "__" in name:
-        nuis, exp = name.split("__", 1)
-        return f"${nuis[0]}_{{{nuis[1:]}}}$ ({exp.replace('_', ' ')})" if len(nuis) > 1 \
-            else f"${nuis}$ ({exp.replace('_', ' ')})"
+    if "__" in name:            # a nuisance key, "<measurement>__<nuisance>"
+        *owner, nuisance = name.split("__")
+        return f"{nuisance} ({' '.join(owner).replace('_', ' ')})"
     return name
 
 
