@@ -499,7 +499,10 @@ def test_asimov_posterior_covers_the_truth(model, truth):
     in the 90 % HPD region of the per-beam mu^2 the data constrain, and (flavour model,
     where each moment is identifiable) inside each central 90 % interval."""
     problem = B.build_problem(["COHERENT-CsI:future", "CONUS:future"], model, inject=truth)
-    result = B.sample_posterior(problem, jax.random.key(5))
+    # TMM with a reactor: the degenerate valley narrows like a funnel (docs/bayes.md); a
+    # smaller step size removes the one divergence of 4000 transitions seen at 0.95
+    result = B.sample_posterior(problem, jax.random.key(5),
+                                target_accept=0.99 if model == "tmm" else 0.95)
     _report(f"Asimov {model} {truth}", result)
     _assert_acceptance(result)
     derived = B.derived_mu2(problem, result)
@@ -519,6 +522,14 @@ def test_asimov_posterior_covers_the_truth(model, truth):
         for name in ("mu_e", "mu_mu"):
             lo, hi = np.quantile(result.flat(name), [0.05, 0.95])
             assert lo < truth[name] < hi, name
+
+
+def _binned_csi_future():
+    from cevns_jax.experiments import get_config
+
+    cfg = get_config("COHERENT-CsI", "future")
+    cfg["detector"]["bins"] = ["1 keVnr", "3 keVnr", "10 keVnr", "30 keVnr", "100 keVnr"]
+    return cfg
 
 
 @pytest.mark.slow
