@@ -3,7 +3,7 @@
 COHERENT-LAr current (SNS, all three beams) and CONUS future (reactor): the 90% C.L. limit
 on |Lambda_1| (others and phases zero) under one reading of the Eq. 35 nuisance, through
 the paper reproduction, the measurement + profile-likelihood path, the template scan, the
-full-path scan and the numpyro layer's frequentist path. The paper's "fixed" reading
+full-path scan and the numpyro layer (whose posterior consumes the same measurement). The paper's "fixed" reading
 (nuisance at its null best fit: 8.75 for LAr) and the "profiled" reading (32.3) are two
 explicitly different questions; each is answered identically by every path.
 """
@@ -25,6 +25,12 @@ def counts():
     return {(n, s): paper000.experiment_counts(n, s, OPTIONS["fixed"]) for n, s, _ in CASES}
 
 
+@pytest.fixture(scope="module")
+def layer_measurements():
+    """The numpyro layer's measurement of each case, built once."""
+    return {(n, s): bayes.make_measurement(f"{n}:{s}") for n, s, _ in CASES}
+
+
 def _scan_limit(name, setup, reading, path, reference):
     model = scan.build_scan_model([f"{name}:{setup}"], nuisance=reading)
     axes = {"lambda1": np.linspace(0.0, 3.0 * reference, 61)}
@@ -40,7 +46,7 @@ def _scan_limit(name, setup, reading, path, reference):
 
 @pytest.mark.parametrize("reading", ["fixed", "profiled"])
 @pytest.mark.parametrize("name, setup, group", CASES)
-def test_one_answer_per_reading(counts, name, setup, group, reading):
+def test_one_answer_per_reading(counts, layer_measurements, name, setup, group, reading):
     c = counts[(name, setup)]
     options = OPTIONS[reading]
     paper = float(paper000.single_parameter_limits(c, [(group, 0)], options)[0])
@@ -51,11 +57,17 @@ def test_one_answer_per_reading(counts, name, setup, group, reading):
     # by the scan's linear interpolation in the last sub-step
     assert direct == pytest.approx(paper, rel=1e-9)
     assert template == pytest.approx(paper, rel=1e-3)
-    if reading == "profiled":
-        # the numpyro layer's frequentist limits profile the Eq. 35 nuisance; same mixing and
-        # delta_CP = 0 as the paper's question (the library default delta_CP is the global fit's)
-        problem = bayes.build_problem([f"{name}:{setup}"], "tmm", osc=options.oscillation)
-        assert problem.single_limits["Lambda1"] == pytest.approx(paper, rel=1e-3)
+    # the numpyro layer: its measurement is the shared one with the reading as the nuisance
+    # treatment (the posterior marginalises "profiled" nuisances and holds "fixed" ones);
+    # same mixing and delta_CP = 0 as the paper's question (the library default delta_CP is
+    # the global fit's). 1e-3: the paper's and the layer's templates come from different
+    # quadrature settings
+    measurement = layer_measurements[(name, setup)].with_treatment(reading)
+    problem = bayes.build_problem([], "tmm", bayes.Prior(upper=10.0 * paper),
+                                  measurements=[measurement], osc=options.oscillation)
+    assert problem.single_limits["Lambda1"] == pytest.approx(paper, rel=1e-3)
+    assert problem.nuisance_names == (() if reading == "fixed" else
+                                      (bayes.nuisance_key(f"{name}:{setup}/signal"),))
 
 
 @pytest.mark.slow

@@ -40,8 +40,7 @@ def run(args) -> int:
         if args.model == "tmm" and args.inject_phases:
             inject.update(zip(("xi1", "xi3"), _parse_floats(args.inject_phases, 2,
                                                                "--inject-phases")))
-    prior = B.Prior(moduli=args.prior, upper=args.upper, lower_cutoff=args.lower_cutoff,
-                    nuisance=args.nuisance_prior)
+    prior = B.Prior(moduli=args.prior, upper=args.upper, lower_cutoff=args.lower_cutoff)
     problem = B.build_problem(experiments, args.model, prior, statistic=args.statistic,
                               data=args.data, inject=inject, sample_delta_cp=args.delta_cp)
     print(f"posterior: {problem.label}, {args.model} model, prior {prior.moduli} on "
@@ -73,7 +72,7 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    from ..inference.bayes import MODELS, NUISANCE_PRIORS, PRIOR_KINDS, STATISTICS
+    from ..inference.bayes import MODELS, PRIOR_KINDS, STATISTICS
 
     p = add_parser(
         sub, "posterior", help="NUTS posterior and credible limits of neutrino magnetic moments",
@@ -90,8 +89,6 @@ def register(sub) -> None:
                    help="prior upper bound of the moduli [1e-10 mu_B] (default: automatic)")
     p.add_argument("--lower-cutoff", type=float, default=1e-3,
                    help="log-flat lower cutoff [1e-10 mu_B]")
-    p.add_argument("--nuisance-prior", choices=NUISANCE_PRIORS, default="lognormal",
-                   help="prior of the normalisation nuisances")
     p.add_argument("--statistic", choices=STATISTICS, default=None,
                    help="default: Eq. 34 for COHERENT-CsI:current, Eq. 35 otherwise")
     p.add_argument("--data", choices=("asimov", "measured"), default=None,

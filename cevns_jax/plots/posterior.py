@@ -22,10 +22,9 @@ def parameter_label(name: str) -> str:
         return _LABELS[name] + r" [$10^{-10}\,\mu_B$]"
     if name in _PHASES:
         return _LABELS[name] + " [rad]"
-    if "__" in name:
-        nuis, exp = name.split("__", 1)
-        return f"${nuis[0]}_{{{nuis[1:]}}}$ ({exp.replace('_', ' ')})" if len(nuis) > 1 \
-            else f"${nuis}$ ({exp.replace('_', ' ')})"
+    if "__" in name:            # a nuisance key, "<measurement>__<nuisance>"
+        *owner, nuisance = name.split("__")
+        return f"{nuisance} ({' '.join(owner).replace('_', ' ')})"
     return name
 
 
@@ -110,6 +109,6 @@ def corner_plot(result, names: Sequence[str] | None = None, *,
     fig.legend(handles + extra_h, labels + extra_l, loc="upper right",
                bbox_to_anchor=(0.97, 0.9), fontsize=9, frameon=False)
     fig.suptitle(title or f"Posterior: {result.problem.get('model', '')} model, "
-                 + " + ".join(f"{m['name']} {m['setup']}" for m in
-                              result.problem.get("measurements", [])), fontsize=11)
+                 + " + ".join(m["name"] for m in result.problem.get("measurements", [])),
+                 fontsize=11)
     return fig

@@ -4,12 +4,12 @@ A result directory holds
 
 * ``posterior_samples.npz``: one float64 array of shape (num_chains, num_samples) per
   scalar parameter, named as in :attr:`PosteriorResult.samples` (``Lambda1`` ...,
-  ``mu_e`` ..., ``xi1``, ``xi3``, ``delta_cp`` in [0, 2 pi) rad, nuisances
-  ``<a>__<experiment slug>``, ``chi2``), plus per-transition sampler fields
+  ``mu_e`` ..., ``xi1``, ``xi3``, ``delta_cp`` in [0, 2 pi) rad, marginalised nuisances by
+  :func:`~.measurements.nuisance_key`, ``chi2``), plus per-transition sampler fields
   ``sampler__diverging`` (bool), ``sampler__num_steps``, ``sampler__accept_prob``,
   ``sampler__potential_energy``.
 * ``posterior.json``: ``format`` ("cevns_jax.posterior/1"), ``created`` (UTC ISO time),
-  ``problem`` (model, measurements with statistic, data and template totals, prior,
+  ``problem`` (model, measurements as :func:`~.measurements.describe` writes them, prior,
   oscillation parameters, Asimov truth, one-parameter frequentist limits), ``settings``
   (sampler settings, PRNG key data, jax/numpyro versions, backend), ``machine`` (cpu count,
   platform), ``timing``, ``diagnostics`` (per parameter r_hat / ess / ess_q90 / ess_per_s,

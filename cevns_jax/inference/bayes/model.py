@@ -1,21 +1,41 @@
-"""The numpyro model of a posterior problem.
+"""The numpyro model of a posterior problem: priors, the physics model, and the shared
+measurement's -2 ln L as the likelihood.
 
-The moduli are sampled as u ~ Uniform(0, 1)^3 through the inverse prior CDF
-(:func:`_moduli_from_unit`); each phase is the angle of a 2-vector with a ring density
-(:mod:`.problem`); one factor per measurement carries -(chi2 - pull) / 2.
+Physics parameters: the moduli are sampled as u ~ Uniform(0, 1)^3 through the inverse prior
+CDF (:func:`_moduli_from_unit`); each phase is the angle of a 2-vector with a ring density
+(:mod:`.problem`). They are mapped to mu_b^2 of every beam by the physics model
+(:func:`cevns_jax.likelihood.physics_model.channel_mu2s`).
 
-Nuisance parameterisation ``"whitened"`` (default): the paper's nuisances enter linearly
-with a Gaussian pull, so given the physics parameters theta their conditional posterior is
-Gaussian, with mean and Cholesky factor C(theta) from one Newton step of the chi^2 at a = 0
-(gradient and Hessian by autodiff of the same chi^2). The sample site is z ~ Normal(0, 1)
-with eta = m(theta) + C(theta) z plus the Jacobian log|det C|: exact for any prior, a
-perfect decorrelation for Gaussian nuisances in Eqs. 34-35. ``"centered"`` samples eta
-directly; for a future reactor (10^7 events, 10 % normalisation) that gives a ridge 10^3
-times thinner than long, which NUTS cannot traverse.
+Nuisances: those with treatment ``"profiled"`` are marginalised, ``"fixed"`` ones stay at
+their nominal value. The posterior density is
+
+    p(theta, nu | n) ∝ prior(theta) exp(-twice_nll(theta, nu) / 2)    on the nuisance bounds,
+
+with ``twice_nll`` :meth:`Measurement.twice_nll`: the statistic every other inference path
+uses. Its constraint terms ((nu - centre) / sigma)^2 *are* the Gaussian nuisance priors;
+an unconstrained nuisance is flat within its (finite) bounds. One factor ``twice_nll``
+carries all of it.
+
+Each sampled nuisance lives on the real line through a bound transform nu = T(u)
+(identity; lower + e^u; upper - e^u; lower + (upper - lower) sigmoid(u)). The sample site is
+z ~ Normal(0, I) with u = m + C z and the Jacobian log|det C| + sum log T'(u) added, so the
+density of nu is exactly the one above for any (m, C):
+
+* ``"whitened"`` (default): (m, C C^T) is the Gaussian approximation of p(u | theta), one
+  Newton step of -log p from the nominal point (autodiff gradient and Hessian of the same
+  twice_nll). Exact for Gaussian statistics with nuisances entering linearly (paper 000
+  Eqs. 34-35): z is then independent of theta, which removes the ridge a precise
+  normalisation makes (a future reactor: 10^7 events, 10 % normalisation, ~10^3 times
+  thinner than long).
+* ``"centered"``: the same with the constraint terms alone (C independent of theta).
+
+A Hessian that is not positive definite (a non-convex expectation) falls back to its
+absolute diagonal; the map stays exact, only less efficient.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import jax
@@ -24,36 +44,40 @@ import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-from ...effective_moments import flavour_mu2, tmm_mu2
+from ...likelihood.physics_model import FlavourMoments, TransitionMoments, channel_mu2s
 from ...moments import OscillationParameters
-from .measurements import _chi2_core, _numeric, _pull_core, _structure
-from .problem import NUISANCE_PRIORS, PRIOR_KINDS, PosteriorProblem, Prior
+from .measurements import nuisance_key
+from .problem import _MODEL_PARAMETER, FLAVOUR_MODULI, PRIOR_KINDS, TMM_MODULI, \
+    PosteriorProblem, Prior
 
+#: Traces of the model function; a second run of a problem with the same structure and new
+#: numbers (data, templates, prior bounds) must not add any.
+TRACE_COUNT = {"model": 0}
 
 _PRIOR_CODES = {name: float(i) for i, name in enumerate(PRIOR_KINDS)}
-_NUISANCE_CODES = {name: float(i) for i, name in enumerate(NUISANCE_PRIORS)}
 
 
 def _model_structure(problem: PosteriorProblem, include_likelihood: bool) -> tuple:
-    """Hashable description of everything the compiled model depends on besides numbers."""
+    """Hashable description of everything the compiled model depends on besides numbers:
+    the model, phases, parameterisation and the measurement's pytree structure (channel
+    shapes, beams, expectation functions, nuisance names, priors and treatments)."""
     return (problem.model, problem.sample_delta_cp, problem.parameterization,
-            bool(include_likelihood), tuple(_structure(m) for m in problem.measurements))
+            bool(include_likelihood),
+            jax.tree_util.tree_structure(problem.measurement.canonical()))
 
 
 def model_data(problem: PosteriorProblem) -> dict:
-    """The numbers of ``problem`` as a pytree of float64 arrays: the model's argument."""
+    """The numbers of ``problem`` as a pytree: the model's argument (prior, oscillation
+    parameters, and the measurement itself, whose arrays are leaves)."""
     prior = problem.prior
     if prior.upper is None:
         raise ValueError("problem.prior.upper is None: build problems with build_problem")
     f = lambda v: jnp.asarray(np.asarray(v, dtype=np.float64))  # noqa: E731
     return {
         "prior": {"upper": f(prior.upper), "cutoff": f(prior.lower_cutoff),
-                  "kind": f(_PRIOR_CODES[prior.moduli]),
-                  "nuisance_kind": f(_NUISANCE_CODES[prior.nuisance]),
-                  "ring_width": f(prior.ring_width)},
+                  "kind": f(_PRIOR_CODES[prior.moduli]), "ring_width": f(prior.ring_width)},
         "osc": [f(v) for v in problem.osc],
-        "measurements": [{k: f(v) for k, v in _numeric(m).items()}
-                         for m in problem.measurements],
+        "measurement": problem.measurement.canonical(),
     }
 
 
@@ -92,85 +116,134 @@ def _sample_phase(name: str, ring_width):
     return numpyro.deterministic(name, jnp.mod(jnp.arctan2(v[1], v[0]), 2 * jnp.pi))
 
 
-def _sample_nuisances(structure, parameterization, num, mu2, nuisance_kind, with_data):
-    """Nuisances a (shape (k,)) of one measurement, prior and reparameterisation included.
+# ---------------------------------------------------------------------------- bound transforms
+def _bound_kind(n) -> str:
+    lo, hi = math.isfinite(n.lower), math.isfinite(n.upper)
+    return {(False, False): "real", (True, False): "lower", (False, True): "upper",
+            (True, True): "interval"}[(lo, hi)]
 
-    eta ~ Normal(0, sigma) is the Gaussian coordinate; a = eta (Gaussian prior) or
-    e^eta - 1 (log-normal). ``whitened``: z ~ Normal(0, 1), eta = m + C z with (m, C C^T)
-    the Gaussian approximation of p(eta | theta) from one Newton step of the data term at
-    a = 0 (gradient and Hessian by autodiff); the factor adds log N(eta; 0, sigma) +
-    log|det C| - log N(z; 0, 1), so the density of eta is exactly its prior.
-    """
-    statistic, _, _, denominator, _, slug, keys = structure
-    k = len(keys)
-    if k == 0:
-        return jnp.zeros(0)
-    sigma = num["nuisance_sigma"]
-    if parameterization == "centered":
-        eta = numpyro.sample(f"eta__{slug}", dist.Normal(0.0, sigma).to_event(1))
-    else:
-        if with_data:
-            def data_term(a):
-                return (_chi2_core(statistic, denominator, num, mu2, a) - _pull_core(num, a))
 
-            zero = jnp.zeros(k)
-            grad = jax.grad(data_term)(zero)
-            hess = jax.hessian(data_term)(zero)
-            half_hess = 0.25 * (hess + hess.T)
-            # -log p(a | theta) ~ data_term / 2 + sum(a^2 / 2 sigma^2): one Newton step from
-            # a = 0 (exact for Eqs. 34-35, whose data term is quadratic in a)
-            precision_a = half_hess + jnp.diag(1.0 / sigma**2)
-            mode_a = -jnp.linalg.solve(precision_a, 0.5 * grad)
-            # log-normal: eta = log(1 + a); map the mode and the data curvature with the
-            # Jacobian da/deta = 1 + a at the mode (Gauss-Newton, always positive definite)
-            scale = 1.0 + jnp.clip(mode_a, -0.99, None)
-            precision_eta = scale[:, None] * half_hess * scale[None, :] + jnp.diag(1.0 / sigma**2)
-            lognormal = nuisance_kind != 0.0
-            mean = jnp.where(lognormal, jnp.log(scale), mode_a)
-            precision = jnp.where(lognormal, precision_eta, precision_a)
-        else:
-            precision = jnp.diag(1.0 / sigma**2)
-            mean = jnp.zeros(k)
-        chol = jnp.linalg.cholesky(precision)
-        z = numpyro.sample(f"z__{slug}", dist.Normal(0.0, 1.0).expand([k]).to_event(1))
-        eta = mean + jax.scipy.linalg.solve_triangular(chol.T, z, lower=False)
-        numpyro.factor(f"nuisance_prior__{slug}",
-                       jnp.sum(dist.Normal(0.0, sigma).log_prob(eta))
-                       - jnp.sum(jnp.log(jnp.diag(chol)))
-                       - jnp.sum(dist.Normal(0.0, 1.0).log_prob(z)))
-    return jnp.where(nuisance_kind == 0.0, eta, jnp.expm1(eta))
+def _to_nuisance(n, u):
+    """nu = T(u) for nuisance ``n`` (static bounds)."""
+    kind = _bound_kind(n)
+    if kind == "real":
+        return u
+    if kind == "lower":
+        return n.lower + jnp.exp(u)
+    if kind == "upper":
+        return n.upper - jnp.exp(u)
+    return n.lower + (n.upper - n.lower) * jax.nn.sigmoid(u)
+
+
+def _log_jacobian(n, u):
+    """log |dT/du|."""
+    kind = _bound_kind(n)
+    if kind == "real":
+        return jnp.zeros_like(u)
+    if kind in ("lower", "upper"):
+        return u
+    return math.log(n.upper - n.lower) - jax.nn.softplus(u) - jax.nn.softplus(-u)
+
+
+def nominal_unconstrained(n) -> float:
+    """Starting point u0 of the Newton step: T^-1 of the nominal value, moved to at least one
+    scale (sigma, or a quarter of a finite range) inside each bound so that the curvature
+    there is informative (a nominal on a bound would sit at u = -inf)."""
+    kind = _bound_kind(n)
+    width = n.upper - n.lower
+    scale = min(n.sigma or math.inf, width / 4.0) if kind == "interval" else (n.sigma or 1.0)
+    x = n.nominal
+    if kind in ("lower", "interval"):
+        x = max(x, n.lower + scale)
+    if kind in ("upper", "interval"):
+        x = min(x, n.upper - scale)
+    if kind == "real":
+        return float(x)
+    if kind == "lower":
+        return math.log(x - n.lower)
+    if kind == "upper":
+        return math.log(n.upper - x)
+    return math.log((x - n.lower) / (n.upper - x))
+
+
+def _constraint_terms(measurement, nu):
+    """Sum of the constraint terms of twice_nll (the Gaussian nuisance priors)."""
+    centres = measurement.centres or {}
+    return sum((n.penalty(nu[n.name], centres.get(n.name)) for n in measurement.nuisances),
+               jnp.zeros(()))
+
+
+def _positive_definite(h):
+    """``h`` if its Cholesky factor exists, else its absolute diagonal (a safe fallback whose
+    gradient never mixes in the NaN factor)."""
+    h = 0.5 * (h + h.T)
+    ok = jnp.all(jnp.isfinite(jnp.linalg.cholesky(jax.lax.stop_gradient(h))))
+    fallback = jnp.diag(jnp.abs(jnp.diag(h)) + 1e-12)
+    return jnp.where(ok, h, fallback)
+
+
+def _sample_nuisances(measurement, mu2s, whitened: bool, with_data: bool) -> dict:
+    """All nuisances {name: value}: sampled ones through z ~ N(0, I) (module docstring),
+    fixed ones at nominal; adds the Jacobian factor."""
+    nu = measurement.nominal_nuisances()
+    sampled = [n for n in measurement.nuisances if n.treatment == "profiled"]
+    if not sampled:
+        return nu
+    u0 = jnp.asarray([nominal_unconstrained(n) for n in sampled])
+
+    def full(u):
+        out = dict(nu)
+        out.update({n.name: _to_nuisance(n, u[i]) for i, n in enumerate(sampled)})
+        return out
+
+    use_data = whitened and with_data
+
+    def minus_log_density(u):
+        """-log of the conditional density of u (twice_nll, or the constraints alone)."""
+        values = full(u)
+        total = (measurement.twice_nll(mu2s, values) if use_data
+                 else _constraint_terms(measurement, values))
+        return 0.5 * total - sum(_log_jacobian(n, u[i]) for i, n in enumerate(sampled))
+
+    grad = jax.grad(minus_log_density)(u0)
+    hess = _positive_definite(jax.hessian(minus_log_density)(u0))
+    mean = u0 - jnp.linalg.solve(hess, grad)
+    chol = jnp.linalg.cholesky(hess)
+    z = numpyro.sample("nuisance_z", dist.Normal(0.0, 1.0).expand([len(sampled)]).to_event(1))
+    u = mean + jax.scipy.linalg.solve_triangular(chol.T, z, lower=False)
+    numpyro.factor("nuisance_jacobian",
+                   sum(_log_jacobian(n, u[i]) for i, n in enumerate(sampled))
+                   - jnp.sum(jnp.log(jnp.diag(chol)))
+                   - jnp.sum(dist.Normal(0.0, 1.0).log_prob(z)))
+    return full(u)
 
 
 def _make_model(structure: tuple) -> Callable:
-    model_kind, sample_delta_cp, parameterization, with_data, measurements = structure
+    model_kind, sample_delta_cp, parameterization, with_data, _ = structure
+    moduli_names = TMM_MODULI if model_kind == "tmm" else FLAVOUR_MODULI
     phases = (("xi1", "xi3", "delta_cp") if sample_delta_cp else ("xi1", "xi3")) \
         if model_kind == "tmm" else ()
 
     def model(data):
-        prior = data["prior"]
+        TRACE_COUNT["model"] += 1
+        prior, measurement = data["prior"], data["measurement"]
         u = numpyro.sample("moduli_unit", dist.Uniform(0.0, 1.0).expand([3]).to_event(1))
         moduli = numpyro.deterministic("moduli", _moduli_from_unit(u, prior))
-        theta = {name: _sample_phase(name, prior["ring_width"]) for name in phases}
+        angles = {name: _sample_phase(name, prior["ring_width"]) for name in phases}
         osc = OscillationParameters(*data["osc"])
         if sample_delta_cp:
-            osc = osc._replace(delta_cp=theta["delta_cp"])
-        total = 0.0
-        for meas_structure, num in zip(measurements, data["measurements"]):
-            statistic, flavours, _, denominator, has_pe1, slug, keys = meas_structure
-            if model_kind == "tmm":
-                mu2 = tmm_mu2(flavours, moduli, theta["xi1"], theta["xi3"], osc,
-                              pe1_2nu=num["pe1_2nu"] if has_pe1 else None)
-            else:
-                mu2 = flavour_mu2(flavours, moduli, osc)
-            a = _sample_nuisances(meas_structure, parameterization, num, mu2,
-                                  prior["nuisance_kind"], with_data)
-            for key, value in zip(keys, a):
-                numpyro.deterministic(key, value)
-            chi2 = _chi2_core(statistic, denominator, num, mu2, a)
-            total = total + chi2
-            if with_data:
-                numpyro.factor(f"chi2__{slug}", -0.5 * (chi2 - _pull_core(num, a)))
-        numpyro.deterministic("chi2", total)
+            osc = osc._replace(delta_cp=angles["delta_cp"])
+        physics = TransitionMoments(osc) if model_kind == "tmm" else FlavourMoments(osc)
+        theta = {_MODEL_PARAMETER[n]: moduli[i] for i, n in enumerate(moduli_names)}
+        theta.update({p: angles[p] for p in ("xi1", "xi3") if p in angles})
+        mu2s = channel_mu2s(measurement, physics, theta)
+        nu = _sample_nuisances(measurement, mu2s, parameterization == "whitened", with_data)
+        for n in measurement.nuisances:
+            if n.treatment == "profiled":
+                numpyro.deterministic(nuisance_key(n.name), nu[n.name])
+        twice_nll = numpyro.deterministic("chi2", measurement.twice_nll(mu2s, nu))
+        numpyro.factor("twice_nll", -0.5 * (twice_nll if with_data
+                                            else _constraint_terms(measurement, nu)))
 
     return model
 
@@ -180,10 +253,11 @@ def numpyro_model(problem: PosteriorProblem, *, include_likelihood: bool = True)
     ``model(data)`` (e.g. ``NUTS(model)`` with ``mcmc.run(key, data)``).
 
     Sample sites: ``moduli_unit`` (3,) (uniform; the prior enters through the inverse CDF
-    :func:`_moduli_from_unit`), ``<phase>_vec`` (2,) per phase, ``z__<exp>`` (whitened) or
-    ``eta__<exp>`` (centered) nuisances. Deterministic sites: ``moduli`` (3,), phases by
-    name, nuisances ``<a>__<exp>``, ``chi2`` (the paper's total chi^2 at the sample). One
-    factor per experiment: ``chi2__<exp>`` = -(chi2 - pull) / 2.
-    ``include_likelihood=False`` gives the prior (prior-sensitivity studies).
+    :func:`_moduli_from_unit`), ``<phase>_vec`` (2,) per phase, ``nuisance_z`` (k,) for the
+    k marginalised nuisances. Deterministic sites: ``moduli`` (3,), phases by name,
+    nuisances by :func:`~.measurements.nuisance_key`, ``chi2`` (-2 ln L of the measurement
+    at the draw). Factors: ``twice_nll`` = -twice_nll / 2 (the likelihood and the Gaussian
+    nuisance priors), ``nuisance_jacobian``, one ring factor per phase.
+    ``include_likelihood=False`` keeps the constraint terms only (the prior).
     """
     return _make_model(_model_structure(problem, include_likelihood)), model_data(problem)

@@ -1,4 +1,4 @@
-"""The posterior problem: measurements, moment model and prior; the chi^2 of a
+"""The posterior problem: shared measurements, moment model and prior; the -2 ln L of a
 parameter point, the reach of the allowed region and the one-parameter limits that set the
 automatic prior box.
 
@@ -11,8 +11,7 @@ Priors (explicit choices, class :class:`Prior`)
   2.71 point) and ``"log_flat"`` (uniform in log on [lower_cutoff, upper]). The physical
   bound is zero; log-flat cannot reach it and needs a cutoff (default 1e-3, i.e.
   1e-13 mu_B): below the sensitivity the likelihood is flat, so the credible limit depends
-  on the cutoff. The sample site is u ~ Uniform(0, 1)^3 mapped by the inverse prior CDF
-  (:func:`_moduli_from_unit`).
+  on the cutoff. The sample site is u ~ Uniform(0, 1)^3 mapped by the inverse prior CDF.
   ``upper=None`` picks the box automatically: ``auto_upper_factor`` (default 2) times the
   farthest reach of the 90 % C.L. (Delta chi^2 = 2.71) allowed region from the origin
   (:func:`allowed_reach`); when some direction is not bounded at all (exact test on the
@@ -26,12 +25,11 @@ Priors (explicit choices, class :class:`Prior`)
   ``exp(-(|v| - 1)^2 / (2 w^2))`` (w = ``ring_width``, 0.25): the angle is exactly uniform
   whatever w is, there is no edge at +-pi, and the ring keeps the sampler away from the
   origin where the angle is singular. Phases are reported in [0, 2 pi).
-* Nuisances: ``"lognormal"`` (default) 1 + a = exp(eta), eta ~ Normal(0, sigma): median
-  scale 1, rates stay positive; ``"gaussian"`` a ~ Normal(0, sigma), the paper's pull.
-  With Gaussian nuisances Eq. (34) lets the signal scale 1 + a1 (sigma 0.28) go to zero:
-  the profiled chi^2 saturates at ~1/sigma_a1^2 = 12.8 for large moments, the likelihood
-  has a plateau, and a flat-prior credible limit grows with the box (measured: 52 -> 70
-  for a doubled box). The log-normal prior removes the plateau.
+* Nuisances: the measurement states them. A ``"profiled"`` nuisance is marginalised with
+  its constraint as prior -- Gaussian (``sigma``) truncated to its bounds, or flat within
+  its bounds when unconstrained (finite bounds required) -- and a ``"fixed"`` one stays at
+  its nominal value. The likelihood is exp(-twice_nll / 2) of the measurement, whose
+  constraint terms are these Gaussian priors (:mod:`.model`).
 """
 
 from __future__ import annotations
@@ -46,42 +44,40 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ... import likelihood as L
-from ...effective_moments import beam_flavours, flavour_mu2, tmm_mu2
-from ...likelihood.counting import binned_poisson_measurement, total_count_measurement
-from ...likelihood.physics_model import FlavourMoments, MassStateBeam, TransitionMoments
-from ...moments import DEFAULT_OSCILLATION, OscillationParameters, solar_mass_probabilities
+from ...effective_moments import beam_flavours
+from ...likelihood.measurement import Measurement, profile
+from ...likelihood.physics_model import FlavourMoments, TransitionMoments, channel_mu2s
+from ...moments import DEFAULT_OSCILLATION, OscillationParameters
 from ...precision import require_x64
 from ..profile_likelihood import upper_limit as profile_upper_limit
-from .measurements import (Measurement, _resolve_experiment, make_measurement,
-                           measurement_chi2, measurement_chi2_profiled)
+from .measurements import _resolve_experiment, describe, make_measurement, nuisance_key
 
 MODELS = ("tmm", "flavour")
 PRIOR_KINDS = ("flat", "flat_in_square", "log_flat")
-NUISANCE_PRIORS = ("gaussian", "lognormal")
 NUISANCE_PARAMETERIZATIONS = ("whitened", "centered")
 
 TMM_MODULI = ("Lambda1", "Lambda2", "Lambda3")
 FLAVOUR_MODULI = ("mu_e", "mu_mu", "mu_tau")
 
+#: Result name of each modulus -> parameter name of the physics model.
+_MODEL_PARAMETER = {"Lambda1": "lambda1", "Lambda2": "lambda2", "Lambda3": "lambda3",
+                    "mu_e": "mu_e", "mu_mu": "mu_mu", "mu_tau": "mu_tau"}
+
 
 @dataclass(frozen=True)
 class Prior:
-    """Explicit prior choices (module docstring). Units of moduli: 1e-10 mu_B."""
+    """Explicit prior choices of the physics parameters (module docstring). Units of
+    moduli: 1e-10 mu_B. The nuisances' priors are the measurement's constraints."""
 
     moduli: str = "flat"
     upper: float | None = None
     lower_cutoff: float = 1e-3
     auto_upper_factor: float = 2.0
-    nuisance: str = "lognormal"
     ring_width: float = 0.25
 
     def __post_init__(self):
         if self.moduli not in PRIOR_KINDS:
             raise ValueError(f"Prior.moduli must be one of {PRIOR_KINDS}, got {self.moduli!r}")
-        if self.nuisance not in NUISANCE_PRIORS:
-            raise ValueError(f"Prior.nuisance must be one of {NUISANCE_PRIORS}, "
-                             f"got {self.nuisance!r}")
         if self.upper is not None and not (np.isfinite(self.upper) and self.upper > 0):
             raise ValueError(f"Prior.upper must be a finite number > 0 or None, got {self.upper!r}")
         if not (np.isfinite(self.lower_cutoff) and self.lower_cutoff > 0):
@@ -101,18 +97,19 @@ class Prior:
 
     def to_json(self) -> dict:
         return {"moduli": self.moduli, "upper": self.upper, "lower_cutoff": self.lower_cutoff,
-                "auto_upper_factor": self.auto_upper_factor, "nuisance": self.nuisance,
-                "ring_width": self.ring_width}
+                "auto_upper_factor": self.auto_upper_factor, "ring_width": self.ring_width}
 
 
 @dataclass(frozen=True, eq=False)
 class PosteriorProblem:
-    """Measurements + model + prior: everything :func:`numpyro_model` needs.
+    """Shared measurements + moment model + prior: everything the numpyro model needs.
 
-    ``prior.upper`` is always resolved (a number) here; ``truth`` holds the injected
-    parameters of Asimov data (or None); ``single_limits`` the one-parameter frequentist
-    limits and ``reach`` the :func:`allowed_reach` of the 90 % C.L. region, both used for
-    the automatic box.
+    ``measurements``: :class:`cevns_jax.likelihood.measurement.Measurement` objects, one per
+    experiment, with disjoint nuisance names; ``measurement`` is their sum (the combined
+    likelihood). ``prior.upper`` is always resolved (a number) here; ``truth`` holds the
+    injected parameters of Asimov data (or None); ``single_limits`` the one-parameter
+    frequentist limits and ``reach`` the :func:`allowed_reach` of the 90 % C.L. region (None
+    when the box was given).
     """
 
     measurements: tuple
@@ -124,6 +121,10 @@ class PosteriorProblem:
     truth: dict | None = None
     single_limits: dict | None = None
     reach: dict | None = None
+
+    @functools.cached_property
+    def measurement(self) -> Measurement:
+        return functools.reduce(operator.add, self.measurements)
 
     @property
     def moduli_names(self) -> tuple:
@@ -140,15 +141,21 @@ class PosteriorProblem:
         return self.moduli_names + self.phase_names
 
     @property
+    def sampled_nuisances(self) -> tuple:
+        """The nuisances the posterior marginalises (treatment ``"profiled"``)."""
+        return tuple(n for n in self.measurement.nuisances if n.treatment == "profiled")
+
+    @property
     def nuisance_names(self) -> tuple:
-        return tuple(k for m in self.measurements for k in m.nuisance_keys())
+        """Result names of the sampled nuisances (:func:`~.measurements.nuisance_key`)."""
+        return tuple(nuisance_key(n.name) for n in self.sampled_nuisances)
 
     @property
     def label(self) -> str:
-        return " + ".join(m.label for m in self.measurements)
+        return " + ".join(m.name for m in self.measurements)
 
     def to_json(self) -> dict:
-        return {"model": self.model, "measurements": [m.to_json() for m in self.measurements],
+        return {"model": self.model, "measurements": [describe(m) for m in self.measurements],
                 "prior": self.prior.to_json(), "osc": dict(self.osc._asdict()),
                 "sample_delta_cp": self.sample_delta_cp,
                 "parameterization": self.parameterization,
@@ -175,7 +182,7 @@ def _jsonable(obj):
 
 
 def _theta_from(problem: PosteriorProblem, values: Mapping) -> dict:
-    """Model parameters {'moduli': (3,), phases...} from a {name: value} mapping."""
+    """Parameters {'moduli': (3,), phases...} from a {name: value} mapping."""
     if "moduli" in values:
         moduli = jnp.asarray(values["moduli"], dtype=jnp.float64)
     else:
@@ -191,31 +198,52 @@ def _theta_from(problem: PosteriorProblem, values: Mapping) -> dict:
     return theta
 
 
+def physics_model(problem: PosteriorProblem, delta_cp=None):
+    """The problem's moment model (:mod:`cevns_jax.likelihood.physics_model`), with
+    ``delta_cp`` replacing the oscillation parameters' value when given (it may be traced)."""
+    osc = problem.osc if delta_cp is None else problem.osc._replace(delta_cp=delta_cp)
+    return TransitionMoments(osc) if problem.model == "tmm" else FlavourMoments(osc)
+
+
+def model_parameters(problem: PosteriorProblem, theta: Mapping):
+    """(physics model, its parameter dict) at ``theta`` (:func:`_theta_from` layout)."""
+    physics = physics_model(problem, theta.get("delta_cp"))
+    params = {_MODEL_PARAMETER[n]: theta["moduli"][i] for i, n in enumerate(problem.moduli_names)}
+    params.update({p: theta[p] for p in ("xi1", "xi3") if p in theta})
+    return physics, params
+
+
+def _mu2s(problem: PosteriorProblem, meas: Measurement, theta: Mapping) -> list:
+    physics, params = model_parameters(problem, theta)
+    return channel_mu2s(meas, physics, params)
+
+
 def _mu2(problem: PosteriorProblem, meas: Measurement, theta: Mapping):
-    """mu_b^2 per beam of one measurement ((1e-10 mu_B)^2)."""
-    if problem.model == "tmm":
-        osc = problem.osc
-        if "delta_cp" in theta:
-            osc = osc._replace(delta_cp=theta["delta_cp"])
-        return tmm_mu2(meas.flavours, theta["moduli"], theta["xi1"], theta["xi3"], osc,
-                       pe1_2nu=meas.pe1_2nu)
-    return flavour_mu2(meas.flavours, theta["moduli"], problem.osc)
+    """mu_b^2 ((1e-10 mu_B)^2) of every beam of ``meas``, channels concatenated."""
+    return jnp.concatenate(_mu2s(problem, meas, theta))
 
 
-def chi2_unprofiled(problem: PosteriorProblem, theta: Mapping, nuisances: Sequence):
-    """Sum over measurements of the paper's chi^2 at ``theta`` and nuisances (list of (k,))."""
-    total = 0.0
-    for meas, a in zip(problem.measurements, nuisances):
-        total = total + measurement_chi2(meas, _mu2(problem, meas, theta), jnp.asarray(a))
-    return total
+def chi2_unprofiled(problem: PosteriorProblem, theta: Mapping, nuisances: Mapping):
+    """-2 ln L of the combined measurement at ``theta`` and ``nuisances`` ({name: value};
+    missing ones at nominal), constraint terms included."""
+    meas = problem.measurement
+    return meas.twice_nll(_mu2s(problem, meas, theta), dict(nuisances))
 
 
 def chi2_profiled(problem: PosteriorProblem, theta: Mapping):
-    """Sum over measurements of the chi^2 with nuisances profiled (frequentist statistic)."""
-    total = 0.0
-    for meas in problem.measurements:
-        total = total + measurement_chi2_profiled(meas, _mu2(problem, meas, theta))
-    return total
+    """-2 ln L minimised over the profiled nuisances
+    (:func:`cevns_jax.likelihood.measurement.profile`): the frequentist statistic."""
+    meas = problem.measurement
+    return profile(meas, _mu2s(problem, meas, theta))[0]
+
+
+def _check_nuisances(measurement: Measurement) -> None:
+    for n in measurement.nuisances:
+        if n.treatment == "profiled" and n.sigma is None and not (
+                math.isfinite(n.lower) and math.isfinite(n.upper)):
+            raise ValueError(f"nuisance {n.name!r} has no constraint and bounds "
+                             f"[{n.lower}, {n.upper}]: its flat prior is improper; give finite "
+                             f"bounds or fix it (with_treatment('fixed', [{n.name!r}]))")
 
 
 def build_problem(experiments, model: str = "tmm", prior: Prior | None = None, *,
@@ -228,10 +256,11 @@ def build_problem(experiments, model: str = "tmm", prior: Prior | None = None, *
 
     ``experiments``: 'NAME:SETUP' strings, (name, setup) tuples, config dicts or built
     experiments (a single one may be passed bare). ``statistic``/``data``/``options``
-    apply to each (see :func:`make_measurement`); ``options`` may also be a dict keyed by
-    'NAME:SETUP'. ``inject``: model parameters for Asimov data, e.g. ``{"Lambda1": 2.0,
-    "xi1": 1.0}`` (TMM) or ``{"mu_e": 1.5}`` (flavour). ``measurements``: pre-built
-    :class:`Measurement` objects appended to those built from ``experiments`` (toys).
+    apply to each (see :func:`~.measurements.make_measurement`); ``options`` may also be a
+    dict keyed by 'NAME:SETUP'. ``inject``: model parameters for Asimov data, e.g.
+    ``{"Lambda1": 2.0, "xi1": 1.0}`` (TMM) or ``{"mu_e": 1.5}`` (flavour). ``measurements``:
+    any shared :class:`~cevns_jax.likelihood.measurement.Measurement` objects (data sets of
+    ``analyses``, toys) appended to those built from ``experiments``.
     Resolves ``prior.upper`` when None (module docstring).
     """
     require_x64()
@@ -261,7 +290,7 @@ def build_problem(experiments, model: str = "tmm", prior: Prior | None = None, *
                 raise ValueError(f"injected modulus {k} must be >= 0, got {v!r}")
     shell = PosteriorProblem((), model, prior, osc, sample_delta_cp or bool(
         inject and "delta_cp" in inject), parameterization)
-    truth_theta = _theta_from(shell, inject or {})
+    truth_model, truth_params = model_parameters(shell, _theta_from(shell, inject or {}))
     built = []
     for exp in experiments:
         resolved = _resolve_experiment(exp)
@@ -270,40 +299,38 @@ def build_problem(experiments, model: str = "tmm", prior: Prior | None = None, *
             opts = options.get(f"{resolved.name}:{resolved.setup}")
         truth_mu2 = None
         if inject:
-            fl = beam_flavours(resolved)
-            probe = Measurement(resolved.name, resolved.setup, fl, np.zeros((len(fl), 1)),
-                                np.zeros((len(fl), 1)), "gaussian", np.zeros(()), {}, (), ())
-            truth_mu2 = np.asarray(_mu2(shell, probe, truth_theta))
+            truth_mu2 = np.asarray(truth_model.mu2(truth_params, beam_flavours(resolved)))
         built.append(make_measurement(resolved, statistic=statistic, data=data,
                                       truth_mu2=truth_mu2, options=opts, quad=quad))
     built.extend(measurements or [])
     if not built:
         raise ValueError("no experiments or measurements given")
-    labels = [m.label for m in built]
+    labels = [m.name for m in built]
     if len(set(labels)) != len(labels):
         raise ValueError(f"duplicate measurements {labels}: each experiment once")
     problem = PosteriorProblem(tuple(built), model, prior, osc, sample_delta_cp,
                                parameterization,
                                truth=None if inject is None else {k: float(v) for k, v in
                                                                   inject.items()})
+    _check_nuisances(problem.measurement)
     singles = _single_parameter_limits(problem)
+    problem = replace(problem, single_limits=singles)
+    if prior.upper is not None:
+        return problem
     reach = allowed_reach(problem)
-    problem = replace(problem, single_limits=singles, reach=reach)
-    if prior.upper is None:
-        finite = [v for v in singles.values() if np.isfinite(v)]
-        if reach["bounded"]:
-            scale = reach["max"]
-        elif finite:
-            scale = max(finite)
-        else:
-            raise ValueError(f"no parameter of {problem.label} has a finite frequentist "
-                             f"limit; give Prior(upper=...) explicitly")
-        upper = prior.auto_upper_factor * scale
-        if prior.moduli == "log_flat" and upper <= prior.lower_cutoff:
-            raise ValueError(f"automatic upper bound {upper!r} is below the log-flat cutoff "
-                             f"{prior.lower_cutoff!r}")
-        prior = replace(prior, upper=float(upper))
-    return replace(problem, prior=prior)
+    finite = [v for v in singles.values() if np.isfinite(v)]
+    if reach["bounded"]:
+        scale = reach["max"]
+    elif finite:
+        scale = max(finite)
+    else:
+        raise ValueError(f"no parameter of {problem.label} has a finite frequentist "
+                         f"limit; give Prior(upper=...) explicitly")
+    upper = prior.auto_upper_factor * scale
+    if prior.moduli == "log_flat" and upper <= prior.lower_cutoff:
+        raise ValueError(f"automatic upper bound {upper!r} is below the log-flat cutoff "
+                         f"{prior.lower_cutoff!r}")
+    return replace(problem, prior=replace(prior, upper=float(upper)), reach=reach)
 
 
 def _params_from_vector(problem: PosteriorProblem, v) -> dict:
@@ -318,35 +345,44 @@ def _params_from_vector(problem: PosteriorProblem, v) -> dict:
     return values
 
 
+def _em_totals(meas: Measurement) -> list:
+    """Unit-moment EM events per beam of each channel (nuisances at nominal)."""
+    nominal = meas.nominal_nuisances()
+    return [np.sum(np.asarray(c.components(nominal).signal_em), axis=1) for c in meas.channels]
+
+
 def em_forms(problem: PosteriorProblem, delta_cp=None) -> list:
     """Hermitian 3x3 matrices A_m with (EM events of measurement m) = Lambda^dagger A_m
     Lambda, Lambda the complex TMM vector (or the real flavour moments, A_m diagonal).
 
     Obtained by polarisation from the model's own mu_b^2 (paper 000 Eq. 9 is a Hermitian
     form in Lambda): A_ii = q(e_i), Re A_ij = (q(e_i + e_j) - A_ii - A_jj) / 2,
-    Im A_ij = -(q(e_i + i e_j) - A_ii - A_jj) / 2, with q the EM count summed over beams
-    and bins. Used to decide whether the data bound every direction."""
+    Im A_ij = -(q(e_i + i e_j) - A_ii - A_jj) / 2, with q the EM count summed over beams,
+    bins and channels at nominal nuisances. Used to decide whether the data bound every
+    direction."""
     base = problem if delta_cp is None else replace(
         problem, osc=problem.osc._replace(delta_cp=float(delta_cp)))
 
-    def q(m, v):
+    def q(m, totals, v):
         values = _params_from_vector(base, v)
         if base.sample_delta_cp:
             values["delta_cp"] = base.osc.delta_cp
-        mu2 = np.asarray(_mu2(base, m, _theta_from(base, values)))
-        return float(np.sum(np.sum(m.em, axis=1) * mu2))
+        mu2s = _mu2s(base, m, _theta_from(base, values))
+        return float(sum(np.sum(t * np.asarray(x)) for t, x in zip(totals, mu2s)))
 
     eye = np.eye(3, dtype=complex)
     forms = []
     for m in problem.measurements:
+        totals = _em_totals(m)
         A = np.zeros((3, 3), dtype=complex)
         for i in range(3):
-            A[i, i] = q(m, eye[i])
+            A[i, i] = q(m, totals, eye[i])
         if problem.model == "tmm":
             for i in range(3):
                 for j in range(i + 1, 3):
-                    re = 0.5 * (q(m, eye[i] + eye[j]) - A[i, i].real - A[j, j].real)
-                    im = -0.5 * (q(m, eye[i] + 1j * eye[j]) - A[i, i].real - A[j, j].real)
+                    re = 0.5 * (q(m, totals, eye[i] + eye[j]) - A[i, i].real - A[j, j].real)
+                    im = -0.5 * (q(m, totals, eye[i] + 1j * eye[j]) - A[i, i].real
+                                 - A[j, j].real)
                     A[i, j] = re + 1j * im
                     A[j, i] = re - 1j * im
         forms.append(A)
@@ -373,14 +409,15 @@ def allowed_reach(problem: PosteriorProblem, level: float = 2.71, *, n_direction
     of delta_CP when it is sampled). A reactor alone is not (paper 000 Eqs. 13-14), nor is
     mu_tau at short baselines. ``max``: the largest t with Delta chi^2 < ``level`` along
     rays t w, over random directions w (moduli uniform on the positive octant of the unit
-    sphere, phases uniform; 2048 of them, 256 for Poisson, whose profiled chi^2 is an inner
-    Newton loop) plus the eigenvectors of the EM forms. Along a ray mu_b^2(t w) = t^2 mu_b^2(w)
-    (Eqs. 5-9 are homogeneous quadratics), so the per-beam coefficients are computed once
-    and the profiled chi^2 is scanned on a geometric grid of t up to 1e4 times the largest
-    finite one-parameter limit; Delta chi^2 is measured from the smallest chi^2 seen.
+    sphere, phases uniform; 2048 of them, 256 when a channel is Poisson) plus the
+    eigenvectors of the EM forms. Along a ray mu_b^2(t w) = t^2 mu_b^2(w) (Eqs. 5-9 are
+    homogeneous quadratics), so the per-beam coefficients are computed once and the profiled
+    -2 ln L (:func:`chi2_profiled`) is scanned on a geometric grid of t up to 1e4 times the
+    largest finite one-parameter limit; Delta chi^2 is measured from the smallest value seen.
     Returns ``{"max", "median", "bounded", "n_directions"}``.
     """
-    poisson = any(m.statistic == "poisson" for m in problem.measurements)
+    meas = problem.measurement
+    poisson = any(c.statistic == "poisson" for c in meas.channels)
     n_dir = n_directions or (256 if poisson else 2048)
     rng = np.random.default_rng(seed)
     deltas = (np.linspace(0, 2 * np.pi, 8, endpoint=False) if problem.sample_delta_cp
@@ -401,20 +438,15 @@ def allowed_reach(problem: PosteriorProblem, level: float = 2.71, *, n_direction
         fill = [e.get(p, problem.osc.delta_cp if p == "delta_cp" else 0.0)
                 for e in extra_values]
         values[p] = jnp.asarray(np.concatenate([phases[p], fill]))
-
-    def coefficients(v):
-        theta = _theta_from(problem, v)
-        return [_mu2(problem, m, theta) for m in problem.measurements]
-
-    coeff = jax.vmap(coefficients)(values)
+    coeff = jax.vmap(lambda v: _mu2s(problem, meas, _theta_from(problem, v)))(values)
     finite = [v for v in (problem.single_limits or {}).values() if np.isfinite(v)]
     scale = max(finite) if finite else 1.0
     t = jnp.asarray(np.concatenate([[0.0], np.geomspace(1e-3 * scale, 1e4 * scale, n_grid)]))
 
-    def chi2_ray(c):
-        return jax.vmap(lambda x: _chi2_profiled_mu2(problem, [x**2 * ci for ci in c]))(t)
+    def chi2_ray(m, c):
+        return jax.vmap(lambda x: profile(m, [x**2 * ci for ci in c])[0])(t)
 
-    chi2 = np.asarray(jax.jit(jax.vmap(chi2_ray))(coeff))  # (n_dir, n_grid + 1)
+    chi2 = np.asarray(jax.jit(jax.vmap(chi2_ray, in_axes=(None, 0)))(meas, coeff))
     delta = chi2 - np.nanmin(chi2)
     inside = np.isfinite(delta) & (delta < level)
     tt = np.asarray(t)
@@ -424,62 +456,12 @@ def allowed_reach(problem: PosteriorProblem, level: float = 2.71, *, n_direction
             "n_directions": int(reach.size)}
 
 
-def _chi2_profiled_mu2(problem: PosteriorProblem, mu2_list):
-    """Profiled chi^2 from per-measurement mu^2 vectors."""
-    return sum(measurement_chi2_profiled(m, mu2) for m, mu2 in zip(problem.measurements,
-                                                                     mu2_list))
-
-
-def likelihood_measurement(meas: Measurement):
-    """The same statistic as a :class:`cevns_jax.likelihood.Measurement` (nuisances profiled,
-    named ``<slug>/<nuisance>``), so frequentist questions go through
-    :mod:`cevns_jax.inference.profile_likelihood` like every other driver's."""
-    o = meas.options
-    sm, em = np.sum(meas.sm, axis=1), np.sum(meas.em, axis=1)
-    beams = meas.flavours
-    if meas.pe1_2nu is not None:
-        p = np.asarray(solar_mass_probabilities(meas.pe1_2nu))
-        beams = tuple(MassStateBeam("solar", *p) if f == "nue_solar" else f for f in beams)
-    if meas.statistic == "eq34":
-        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
-                                      variance=float(meas.n_obs) + o["b_0n"] + 2.0 * o["b_ss"],
-                                      signal_sigma=o["sigma_a1"], background=o["b_0n"],
-                                      background_sigma=o["sigma_a2"])
-    elif meas.statistic == "eq35":
-        variance = float(L.single_nuisance_variance(float(meas.n_obs), o["sigma_stat"],
-                                                    o["denominator"]))
-        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
-                                      variance=variance, signal_sigma=o["sigma_sys"])
-    elif meas.statistic == "poisson":
-        out = binned_poisson_measurement(meas.label, beams, meas.sm, meas.em, n_obs=meas.n_obs,
-                                         background=o["background"],
-                                         signal_sigma=o["sigma_norm"])
-    else:
-        out = total_count_measurement(meas.label, beams, sm, em, n_obs=float(meas.n_obs),
-                                      variance=float(o["sigma"]) ** 2, signal_sigma=1.0,
-                                      treatment="fixed")
-    return out.prefixed(meas.slug)
-
-
-def physics_model(problem: PosteriorProblem):
-    """The problem's moment model as a :mod:`cevns_jax.likelihood.physics_model` model."""
-    if problem.model == "tmm":
-        return TransitionMoments(problem.osc)
-    return FlavourMoments(problem.osc)
-
-
-#: Result name of each modulus -> parameter name of the physics model.
-_MODEL_PARAMETER = {"Lambda1": "lambda1", "Lambda2": "lambda2", "Lambda3": "lambda3",
-                    "mu_e": "mu_e", "mu_mu": "mu_mu", "mu_tau": "mu_tau"}
-
-
 def _single_parameter_limits(problem: PosteriorProblem, level: float = 2.71) -> dict:
     """One-parameter limits, other moduli 0 and phases 0 (paper 000 Table II convention),
-    through :func:`cevns_jax.inference.profile_likelihood.upper_limit`; NaN where the
-    data have no sensitivity below 1e7 (e.g. mu_tau at short baseline)."""
-    combined = functools.reduce(operator.add, [likelihood_measurement(m)
-                                               for m in problem.measurements])
+    through :func:`cevns_jax.inference.profile_likelihood.upper_limit` on the problem's
+    measurement; NaN where the data have no sensitivity below 1e7 (e.g. mu_tau at short
+    baseline)."""
     model = physics_model(problem)
-    return {name: profile_upper_limit(combined, model, _MODEL_PARAMETER[name], level=level,
-                                      upper=1.0e7).value
+    return {name: profile_upper_limit(problem.measurement, model, _MODEL_PARAMETER[name],
+                                      level=level, upper=1.0e7).value
             for name in problem.moduli_names}

@@ -6,8 +6,9 @@ makes numpyro ``vmap`` it over chains (what ``MCMC(chain_method="vectorized")`` 
 transitions run in jitted chunks compiled ahead of time, so compile, warmup and sampling are
 timed separately and one compilation serves every problem of the same structure (all
 numbers are model arguments). Explicit PRNG keys: same key, same samples. Initialisation:
-the chi^2 best fit (:func:`cevns_jax.inference.fit.minimize`, multi-start) moved inside the
-prior box and jittered per chain, given to ``init_to_value``.
+the lowest profiled -2 ln L of 64 points (:func:`~.fits.start_point`, compiled once per
+structure) or a given :func:`~.fits.best_fit`, moved inside the prior box and jittered per
+chain, given to ``init_to_value``.
 
 Diagnostics with every run: split R-hat and effective sample size
 (:mod:`numpyro.diagnostics`) per parameter (phases through cos and sin), the ESS of the 90 %
@@ -34,10 +35,9 @@ from numpyro.infer import NUTS, init_to_value
 from numpyro.infer.util import unconstrain_fn
 
 from ...precision import require_x64
-from .fits import best_fit
-from .measurements import nuisance_mode
+from .fits import start_point
 from .model import _make_model, _model_structure, _unit_from_moduli, model_data
-from .problem import FLAVOUR_MODULI, TMM_MODULI, PosteriorProblem, _mu2, _theta_from
+from .problem import FLAVOUR_MODULI, TMM_MODULI, PosteriorProblem
 from .summaries import _ess_indicator, credible_region_2d, credible_upper_limits
 
 
@@ -50,7 +50,8 @@ class PosteriorResult:
     """NUTS output with diagnostics.
 
     ``samples``: {name: (num_chains, num_samples)} for every scalar parameter (moduli by
-    name, phases in [0, 2 pi), nuisances ``<a>__<exp>``) and ``chi2``; ``diagnostics``:
+    name, phases in [0, 2 pi), marginalised nuisances by
+    :func:`~.measurements.nuisance_key`) and ``chi2`` (-2 ln L); ``diagnostics``:
     per parameter {r_hat, ess, ess_q90, ess_per_s}, plus ``divergences``,
     ``tree_depth_saturated``, ``mean_accept_prob``, ``mean_num_steps``, ``step_size``;
     ``timing``: warmup_s, sampling_s, total_s (compilation included); ``converged`` and
@@ -101,7 +102,7 @@ class PosteriorResult:
         than 0.2 % of the draws in the top 10 % of the box (a likelihood-bounded modulus has
         essentially none there; 4000 draws give ~8 at that level), or a 90 % limit above
         80 % of the box. Typical causes: a direction the data do not constrain, or a
-        likelihood that flattens out at large moduli (Gaussian nuisance in Eq. 34)."""
+        likelihood that flattens out at large moduli (the signal normalisation of Eq. 34)."""
         upper = self.prior_upper
         lims = credible_upper_limits(self, 0.9)
         moduli = [p for p in self.parameters if p in TMM_MODULI + FLAVOUR_MODULI]
@@ -141,7 +142,7 @@ def diagnose(samples: Mapping, circular: Sequence[str] = (), *, wall_s: float | 
 
 def _initial_values(problem: PosteriorProblem, fit, rng: np.random.Generator,
                     jitter: float) -> dict:
-    """Constrained init values for one chain: best fit moved into the box and jittered."""
+    """Constrained init values for one chain: the start point moved into the box and jittered."""
     prior = problem.prior
     upper = float(prior.upper)
     moduli = np.asarray(fit.params["moduli"], dtype=float)
@@ -154,18 +155,9 @@ def _initial_values(problem: PosteriorProblem, fit, rng: np.random.Generator,
     for p in problem.phase_names:
         phases[p] = float(fit.params[p]) + jitter * 0.3 * rng.standard_normal()
         values[f"{p}_vec"] = jnp.asarray([math.cos(phases[p]), math.sin(phases[p])])
-    theta = _theta_from(problem, {"moduli": moduli, **phases})
-    for meas in problem.measurements:
-        n = len(meas.nuisance_names)
-        if n == 0:
-            continue
-        if problem.parameterization == "whitened":
-            values[f"z__{meas.slug}"] = jnp.asarray(jitter * 0.3 * rng.standard_normal(n))
-        else:
-            a = np.asarray(nuisance_mode(meas, _mu2(problem, meas, theta)), float).reshape(n)
-            eta = a if prior.nuisance == "gaussian" else np.log1p(np.maximum(a, -0.9))
-            eta = eta + jitter * 0.3 * np.asarray(meas.nuisance_sigmas) * rng.standard_normal(n)
-            values[f"eta__{meas.slug}"] = jnp.asarray(eta)
+    k = len(problem.sampled_nuisances)
+    if k:
+        values["nuisance_z"] = jnp.asarray(jitter * 0.3 * rng.standard_normal(k))
     return values
 
 
@@ -241,10 +233,11 @@ def sample_posterior(problem: PosteriorProblem, key, *, num_samples: int = 1000,
     """NUTS posterior of ``problem`` with ``num_chains`` vectorised chains on one device.
 
     ``key``: a JAX PRNG key (or an int seed); it is split into the init-jitter key and the
-    sampler key, so the same key gives the same samples. ``fit``: a precomputed
-    :func:`best_fit` (computed otherwise). Chain 0 starts at the best fit (moved inside the
+    sampler key, so the same key gives the same samples. ``fit``: where to start, a
+    :func:`~.fits.best_fit` or :func:`~.fits.start_point` result (default: the latter, which
+    needs no compilation for a problem of a known structure). Chain 0 starts there (moved inside the
     prior box), the others are jittered around it (``jitter`` scales the perturbation; 0:
-    all at the best fit); the values are mapped to numpyro's unconstrained space and used as
+    all at the start); the values are mapped to numpyro's unconstrained space and used as
     the kernel's ``init_to_value`` / initial parameters.
 
     The NUTS kernel is numpyro's; the chains are vectorised with ``vmap`` on one device (as
@@ -276,7 +269,7 @@ def sample_posterior(problem: PosteriorProblem, key, *, num_samples: int = 1000,
 
     t0 = time.perf_counter()
     if fit is None:
-        fit = best_fit(problem)
+        fit = start_point(problem)
     t_fit = time.perf_counter() - t0
     structure = _model_structure(problem, include_likelihood)
     data = model_data(problem)
@@ -369,6 +362,7 @@ def sample_posterior(problem: PosteriorProblem, key, *, num_samples: int = 1000,
     best.update({p: float(fit.params[p]) for p in problem.phase_names})
     best["chi2_min"] = float(fit.value)
     best["valid"] = bool(fit.valid)
+    best["status"] = str(fit.status)
     settings = {"num_samples": num_samples, "num_warmup": num_warmup, "num_chains": num_chains,
                 "chain_method": "vectorized", "target_accept": target_accept,
                 "dense_mass": dense_mass, "max_tree_depth": max_tree_depth, "jitter": jitter,

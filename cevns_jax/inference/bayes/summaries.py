@@ -124,8 +124,9 @@ def credible_region_2d(x, y, levels=(0.5, 0.9), *, bins: int = 40, range=None,
 
 
 def derived_mu2(problem: PosteriorProblem, result: PosteriorResult) -> dict:
-    """Per-beam mu_b^2 ((1e-10 mu_B)^2) of every draw: {measurement label: (chains, draws,
-    n_beams)}, from the same :func:`cevns_jax.effective_moments` functions."""
+    """Per-beam mu_b^2 ((1e-10 mu_B)^2) of every draw: {measurement name: (chains, draws,
+    n_beams)} (beams of all its channels in order), from the physics model the likelihood
+    uses (:func:`cevns_jax.likelihood.physics_model.channel_mu2s`)."""
     values = {n: jnp.asarray(result.samples[n]) for n in problem.parameter_names}
 
     def one(vals):
@@ -134,7 +135,7 @@ def derived_mu2(problem: PosteriorProblem, result: PosteriorResult) -> dict:
 
     f = jax.jit(jax.vmap(jax.vmap(one)))
     out = f(values)
-    return {m.label: np.asarray(v) for m, v in zip(problem.measurements, out)}
+    return {m.name: np.asarray(v) for m, v in zip(problem.measurements, out)}
 
 
 def compare_limits(result: PosteriorResult, frequentist: Mapping | None = None,
