@@ -329,3 +329,14 @@ def test_solar_spectra_rows_do_not_depend_on_the_grid():
     # the same kernel at the same energy: equal to rounding
     assert rows["ge_8b_sm_rate_at_0.1keVnr"] == pytest.approx(
         float(solar.spectra_rate(one_point)[0]), rel=1e-12)
+
+
+def test_compilation_cache_folder_resolution(tmp_path):
+    from cevns_jax.cli.common import compilation_cache_dir
+
+    # the option wins, "off" (any case) disables, then JAX's own variable, then XDG, then ~/.cache
+    assert compilation_cache_dir(str(tmp_path), {"JAX_COMPILATION_CACHE_DIR": "/x"}) == str(tmp_path)
+    assert compilation_cache_dir(" OFF ", {}) is None
+    assert compilation_cache_dir(None, {"JAX_COMPILATION_CACHE_DIR": "/x"}) == "/x"
+    assert compilation_cache_dir(None, {"XDG_CACHE_HOME": "/c"}) == "/c/cevns_jax/xla"
+    assert compilation_cache_dir(None, {}).endswith("/.cache/cevns_jax/xla")

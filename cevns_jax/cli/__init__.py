@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import HelpFormatter, Parser, UserError, stderr
+from .common import HelpFormatter, Parser, UserError, compilation_cache_dir, stderr
 
 DESCRIPTION = """CEvNS and neutrino magnetic moments: event rates, paper reproductions, scans.
 
@@ -26,11 +26,27 @@ def build_parser() -> Parser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of errors (also accepted after the "
                              "sub-command)")
+    parser.add_argument("--compilation-cache", metavar="DIR",
+                        help="folder of JAX's persistent compilation cache, so a second run loads "
+                             "the compiled kernels instead of compiling them again; 'off' "
+                             "disables it (default: $JAX_COMPILATION_CACHE_DIR, else "
+                             "~/.cache/cevns_jax/xla)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for module in (experiments, rates, reproduce, scan, solar, posterior, data, fit, dresden2):
         module.register(sub)
     return parser
+
+
+def _use_compilation_cache(path) -> None:
+    """Point JAX's persistent compilation cache at ``path`` (None: leave it off)."""
+    if path is None:
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", path)
+    # our kernels compile in 0.1-10 s each: cache them all, not only those above JAX's 1 s
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
 
 
 def main(argv=None) -> int:
@@ -42,6 +58,7 @@ def main(argv=None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)
+        _use_compilation_cache(compilation_cache_dir(args.compilation_cache))
         return args.func(args)
     except KeyboardInterrupt as interrupt:
         if debug:

@@ -131,6 +131,19 @@ def check_writable_file(path: str, option: str) -> str:
     return path
 
 
+def compilation_cache_dir(option, environ=None) -> str | None:
+    """Folder of JAX's persistent compilation cache for this run: ``option`` (``--compilation-cache``;
+    "off" disables it), else ``JAX_COMPILATION_CACHE_DIR`` when set, else
+    ``$XDG_CACHE_HOME/cevns_jax/xla`` (``~/.cache/cevns_jax/xla``)."""
+    environ = os.environ if environ is None else environ
+    if option is not None:
+        return None if option.strip().lower() == "off" else option
+    if environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return environ["JAX_COMPILATION_CACHE_DIR"]
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cevns_jax", "xla")
+
+
 def probability(text: str) -> float:
     """argparse type of a confidence level in (0, 1)."""
     try:
