@@ -13,8 +13,10 @@ per beam, so any effective moment combines them linearly: N = S + mu_eff^2 E.
 Parameters (a dict, differentiable): ``flux_scale`` (multiplies every beam),
 ``radius_scale`` (form-factor size), ``kappa`` (Lindhard kappa per isotope, used by the
 lindhard and modified_lindhard quenching models),
-``sin2_theta_w``. Functions are pure and undecorated: jit them at the call site, or call
-:func:`compiled_templates`, which compiles :func:`binned_templates` once per experiment.
+``sin2_theta_w``. :func:`binned_templates` compiles once per (experiment, quadrature) and
+reuses the compiled code for new parameter values (run op by op, one call costs several times
+its compilation); under an outer ``jit``, ``grad`` or ``vmap`` it is traced inline. The
+differential rates are pure and undecorated: jit them at the call site.
 """
 
 from __future__ import annotations
@@ -69,8 +71,8 @@ def _resolve(experiment, params):
     for name, value in params.items():
         _check_param(name, value)
     merged.update(params)
-    merged["kappa"] = jnp.broadcast_to(jnp.asarray(merged["kappa"], dtype=jnp.float64),
-                                       experiment.detector.target.Z.shape)
+    merged = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in merged.items()}
+    merged["kappa"] = jnp.broadcast_to(merged["kappa"], experiment.detector.target.Z.shape)
     return merged
 
 
@@ -148,16 +150,32 @@ def _isotope_counts(iso, edges, experiment, params, options, quad):
 def binned_templates(experiment, params=None, quad: QuadratureConfig = QuadratureConfig()):
     """Expected SM and unit-moment EM events per beam and bin (paper 000 Eq. 33).
 
-    Returns :class:`Templates` with arrays of shape (n_beams, n_bins).
+    Returns :class:`Templates` with arrays of shape (n_beams, n_bins). Parameter names and
+    concrete values are checked here; the integration runs in the compiled function of this
+    experiment and quadrature (:func:`_compiled_templates`).
     """
     require_x64()
-    params = _resolve(experiment, params)
+    return _binned_templates(experiment, quad)(_resolve(experiment, params))
+
+
+def _templates(experiment, params, quad):
     edges = experiment.detector.integration_edges_nr(params["kappa"])
     per_isotope = jax.vmap(
         lambda iso, e: _isotope_counts(iso, e, experiment, params, experiment.options, quad)
     )(_isotope_arrays(experiment, params), edges)
     scale = params["flux_scale"]
     return Templates(scale * per_isotope[0].sum(0), scale * per_isotope[1].sum(0))
+
+
+#: experiment -> {quadrature: jitted _templates}; an entry goes with its experiment.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _binned_templates(experiment, quad):
+    per_quad = _COMPILED.setdefault(experiment, {})
+    if quad not in per_quad:
+        per_quad[quad] = jax.jit(lambda params: _templates(experiment, params, quad))
+    return per_quad[quad]
 
 
 def _isotope_differential(iso, recoil, experiment, params, options, quad, with_efficiency):
@@ -206,16 +224,3 @@ def differential_rate_ee(experiment, recoil_ee, params=None,
 
     sm, em = jax.vmap(one)(_isotope_arrays(experiment, params))
     return Templates(params["flux_scale"] * sm.sum(0), params["flux_scale"] * em.sum(0))
-
-
-#: experiment -> {quadrature: jitted binned_templates}; entries go with their experiment.
-_COMPILED = weakref.WeakKeyDictionary()
-
-
-def compiled_templates(experiment, params=None, quad: QuadratureConfig = QuadratureConfig()):
-    """:func:`binned_templates` through one jit-compiled function per (experiment, quadrature):
-    a second call with new parameter values reuses the compiled code."""
-    per_quad = _COMPILED.setdefault(experiment, {})
-    if quad not in per_quad:
-        per_quad[quad] = jax.jit(lambda p: binned_templates(experiment, p, quad))
-    return per_quad[quad]({} if params is None else params)

@@ -7,7 +7,7 @@ import csv
 
 from .experiments import build_experiment, get_config, list_experiments
 from .quadrature import QuadratureConfig
-from .rates import compiled_templates
+from .rates import binned_templates
 
 COUNT_COLUMNS = ("experiment", "setup", "group", "beam", "n_sm", "n_sm_unit", "n_em",
                  "n_em_unit")
@@ -21,7 +21,7 @@ COHERENT_CSI2017_PREDICTION = (173.0, 48.0)
 
 def experiment_counts(experiment, quad: QuadratureConfig = QuadratureConfig()) -> list[dict]:
     """One row per beam: SM events and EM events for mu = 1e-10 mu_B, summed over bins."""
-    templates = compiled_templates(experiment, quad=quad)
+    templates = binned_templates(experiment, quad=quad)
     return [
         {"experiment": experiment.name, "setup": experiment.setup, "group": experiment.group,
          "beam": beam, "n_sm": float(templates.sm[i].sum()), "n_em": float(templates.em[i].sum())}

@@ -7,10 +7,7 @@ import pytest
 
 from cevns_jax.experiments import build_experiment, get_config
 from cevns_jax.quadrature import QuadratureConfig
-# compiled_templates is binned_templates compiled once per experiment: the repeated evaluations
-# of these tests (finite differences, refinements) reuse it instead of running op by op
-from cevns_jax.rates import (binned_templates, compiled_templates, differential_rate,
-                             differential_rate_ee)
+from cevns_jax.rates import binned_templates, differential_rate, differential_rate_ee
 
 
 def _ge_reactor_ee(threshold="200 eVee", bins=None):
@@ -32,8 +29,8 @@ def conus_ee():
 
 
 def test_sns_counts_converge_when_nodes_double(csi):
-    base = compiled_templates(csi, quad=QuadratureConfig(32, 32))
-    fine = compiled_templates(csi, quad=QuadratureConfig(64, 64))
+    base = binned_templates(csi, quad=QuadratureConfig(32, 32))
+    fine = binned_templates(csi, quad=QuadratureConfig(64, 64))
     # smooth integrands on every sub-interval: Gauss-Legendre converges geometrically,
     # so 32 -> 64 nodes must already agree to 1e-10
     np.testing.assert_allclose(base.sm, fine.sm, rtol=1e-10)
@@ -41,8 +38,8 @@ def test_sns_counts_converge_when_nodes_double(csi):
 
 
 def test_reactor_counts_converge_when_nodes_double(conus_ee):
-    base = compiled_templates(conus_ee, quad=QuadratureConfig(48, 48))
-    fine = compiled_templates(conus_ee, quad=QuadratureConfig(96, 96))
+    base = binned_templates(conus_ee, quad=QuadratureConfig(48, 48))
+    fine = binned_templates(conus_ee, quad=QuadratureConfig(96, 96))
     # tabulated low-energy part gives a C^1 integrand in T: algebraic convergence, 1e-7 at 48
     np.testing.assert_allclose(base.sm, fine.sm, rtol=1e-7)
     np.testing.assert_allclose(base.em, fine.em, rtol=1e-7)
@@ -52,8 +49,8 @@ def test_bins_add_up_to_the_open_bin():
     binned = _ge_reactor_ee(bins=["200 eVee", "400 eVee", "100 keVee"])
     single = _ge_reactor_ee()
     # same integrand split at one extra point; 1e-9 reflects the quadrature accuracy
-    np.testing.assert_allclose(compiled_templates(binned).sm.sum(),
-                               compiled_templates(single).sm.sum(),
+    np.testing.assert_allclose(binned_templates(binned).sm.sum(),
+                               binned_templates(single).sm.sum(),
                                rtol=1e-9)
 
 
@@ -79,7 +76,7 @@ def test_differential_rate_integrates_to_counts(csi):
         rate = np.asarray(differential_rate(csi, jnp.asarray(T)).sm.sum(0))
         total += simpson(rate * T, x=u)
     # Simpson with 4000 log-T steps on smooth pieces: O(h^4) error, far below 1e-7
-    assert total == pytest.approx(float(compiled_templates(csi).sm.sum()), rel=1e-7)
+    assert total == pytest.approx(float(binned_templates(csi).sm.sum()), rel=1e-7)
 
 
 def _fd(f, x, h):
@@ -89,8 +86,8 @@ def _fd(f, x, h):
 @pytest.mark.parametrize("name", ["flux_scale", "radius_scale", "sin2_theta_w"])
 def test_gradients_match_finite_differences(conus_ee, name):
     base = conus_ee.default_params[name]
-    f = lambda v: compiled_templates(conus_ee, {name: v}).em.sum() + \
-        compiled_templates(conus_ee, {name: v}).sm.sum()
+    f = lambda v: binned_templates(conus_ee, {name: v}).em.sum() + \
+        binned_templates(conus_ee, {name: v}).sm.sum()
     grad = jax.grad(f)(jnp.asarray(base))
     fd = _fd(f, base, 1e-5 * max(abs(base), 1.0))
     # central differences with h ~ 1e-5: truncation O(h^2) ~ 1e-10, rounding ~1e-11 / h
@@ -100,7 +97,7 @@ def test_gradients_match_finite_differences(conus_ee, name):
 
 def test_gradient_with_respect_to_quenching_kappa(conus_ee):
     kappa0 = conus_ee.default_params["kappa"]
-    f = lambda k: compiled_templates(conus_ee, {"kappa": k}).sm[0, 0]
+    f = lambda k: binned_templates(conus_ee, {"kappa": k}).sm[0, 0]
     grad = jax.grad(f)(kappa0)
     h = 1e-6
     for i in (0, 3):  # Ge70 and Ge74
@@ -112,7 +109,7 @@ def test_gradient_with_respect_to_quenching_kappa(conus_ee):
 
 def test_moment_gradient_and_linearity(csi):
     """N(mu) = S + mu^2 E: dN/dmu = 2 mu E, checked through autodiff of the combination."""
-    tpl = compiled_templates(csi)
+    tpl = binned_templates(csi)
     n = lambda mu: (tpl.sm + mu**2 * tpl.em).sum()
     mu = 30.0
     assert float(jax.grad(n)(mu)) == pytest.approx(float(2 * mu * tpl.em.sum()), rel=1e-14)
@@ -144,7 +141,7 @@ def test_differential_rate_ee_jacobian(conus_ee):
     T = np.exp(u)
     rate = np.asarray(differential_rate_ee(conus_ee, jnp.asarray(T)).sm.sum(0))
     integral = simpson(rate * T, x=u)
-    binned = float(compiled_templates(conus_ee).sm[0, 0]) / 0.5  # binned includes 50% efficiency
+    binned = float(binned_templates(conus_ee).sm[0, 0]) / 0.5  # binned includes 50% efficiency
     assert integral == pytest.approx(binned, rel=1e-7)  # Simpson error with 4000 log steps
 
 
@@ -163,14 +160,14 @@ def test_new_parameter_values_do_not_retrace(csi):
 
 
 def test_flux_scale_is_linear(csi):
-    a = compiled_templates(csi, {"flux_scale": 1.0}).sm
-    b = compiled_templates(csi, {"flux_scale": 2.5}).sm
+    a = binned_templates(csi, {"flux_scale": 1.0}).sm
+    b = binned_templates(csi, {"flux_scale": 2.5}).sm
     np.testing.assert_allclose(b, 2.5 * a, rtol=1e-14)
 
 
 def test_coherent_csi_2017_against_collaboration_prediction(csi):
     """COHERENT predicted 173 +- 48 SM events for the 2017 CsI run (Science 357, 1123)."""
-    n_sm = float(compiled_templates(csi).sm.sum())
+    n_sm = float(binned_templates(csi).sm.sum())
     assert abs(n_sm - 173.0) < 48.0
 
 
@@ -184,8 +181,8 @@ def _smeared(resolution):
 
 
 def test_vanishing_resolution_reproduces_sharp_bins():
-    sharp = compiled_templates(_smeared(None))
-    nearly = compiled_templates(_smeared({"type": "gaussian", "relative": 1e-9}))
+    sharp = binned_templates(_smeared(None))
+    nearly = binned_templates(_smeared({"type": "gaussian", "relative": 1e-9}))
     # sigma = 1e-9 E: the Gaussian edges are steps to ~1e-9; the two integrations split
     # the recoil range differently, so agreement is to their quadrature accuracy (1e-6)
     np.testing.assert_allclose(nearly.sm, sharp.sm, rtol=1e-6)
@@ -199,7 +196,7 @@ def test_gaussian_resolution_against_direct_convolution():
     from scipy.integrate import simpson
 
     exp = _smeared({"type": "gaussian", "noise": "30 eVee"})
-    tpl = compiled_templates(exp)
+    tpl = binned_templates(exp)
     e_true = np.linspace(0.02e-3, 1.0e-3, 20001)  # MeVee, from 6 sigma below threshold
     rate_ee = np.asarray(differential_rate_ee(exp, jnp.asarray(e_true)).sm.sum(0)) * 0.5
     edges = np.array([0.2e-3, 0.3e-3, 0.5e-3, 1.0e-3])

@@ -79,7 +79,7 @@ from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..likelihood.physics_model import FlavourMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
-from ..rates import compiled_templates
+from ..rates import binned_templates
 from ..solar import (MSW_PEE_MODEL, PAPER004_OSCILLATION, beam_labels, build_solar_experiment,
                      solar_channel, solar_config)
 from ..solar import merge_to_constant as merge_to_constant_channel
@@ -363,7 +363,7 @@ def setup_analysis(edges_kevee=CDEX10_BIN_EDGES_KEVEE, *, solar_model: str = "BS
                           b8_spectrum=b8_spectrum, name="CDEX-10-like")
     experiment = build_solar_experiment(config, drop_unreachable=True)
     channel = solar_channel(experiment, pee_model, osc, solar_model)
-    templates = compiled_templates(channel.experiment, quad=quad)
+    templates = binned_templates(channel.experiment, quad=quad)
     widths = jnp.asarray(np.diff(edges))
     return _analysis(channel, edges, templates.sm / widths, templates.em / widths,
                      uncertainty_model)

@@ -51,7 +51,7 @@ from ..electron_rates import ElectronBeam, atoms_per_tonne, electron_target, sme
 from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
-from ..rates import compiled_templates
+from ..rates import binned_templates
 
 __all__ = ["DRESDEN2_SOURCE", "RESOLUTION", "PEAKS", "ELECTRON_TRUE_RANGE_KEV", "ChannelTemplates",
            "dresden2_config", "resolution_sigma_kev", "background_rate", "signal_templates",
@@ -134,7 +134,7 @@ def signal_templates(experiment, spectra: Dresden2Spectra | None = None, quad=No
     ON exposure (96.4 d x 2.924 kg / 3 kg): a :class:`ChannelTemplates` with one "nuebar" row."""
     spectra = spectra or dresden2_spectra()
     quad = quad or QuadratureConfig()
-    t = compiled_templates(experiment, quad=quad)
+    t = binned_templates(experiment, quad=quad)
     scale = 1.0 / spectra.exposure_factor("on")
     return ChannelTemplates(experiment.beam_names, np.asarray(t.sm) * scale,
                             np.asarray(t.em) * scale, (True,) * len(experiment.beams))

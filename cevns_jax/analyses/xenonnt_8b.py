@@ -58,7 +58,7 @@ from ..likelihood.measurement import Channel, Components, Measurement, Nuisance
 from ..likelihood.physics_model import FlavourMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
-from ..rates import compiled_templates, differential_rate
+from ..rates import binned_templates, differential_rate
 from ..solar import (MSW_PEE_MODEL, PAPER004_OSCILLATION, beam_labels, build_solar_experiment,
                      solar_channel, solar_config)
 from ..solar import merge_to_constant as merge_to_constant_channel
@@ -238,7 +238,7 @@ def run_templates(run: str, *, model: str = "B16-GS98", pee_model: str = MSW_PEE
             grid.channel.pe1, channel.pe1):
         raise ValueError("the given grid rates belong to a channel with other beams")
     if method == "tabulated":
-        templates = compiled_templates(channel.experiment, quad=quad)
+        templates = binned_templates(channel.experiment, quad=quad)
         sm = templates.sm.sum(axis=1) * exposure
         em = templates.em.sum(axis=1) * exposure
     else:

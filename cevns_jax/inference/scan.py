@@ -288,7 +288,7 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
     ``nuisance``: reading of the default Eq. (35) nuisance, "profiled" or "fixed".
     """
     require_x64()
-    from ..rates import compiled_templates
+    from ..rates import binned_templates
 
     exps = [_parse_experiment(s) for s in experiments]
     if not exps:
@@ -311,7 +311,7 @@ def build_scan_model(experiments, *, statistics=None, quad=QuadratureConfig(),
         if templates is not None and e.label in templates:
             tpl_sm, tpl_em = (np.asarray(a, dtype=np.float64) for a in templates[e.label])
         else:
-            tpl = compiled_templates(e, _rate_params(e, params), quad)
+            tpl = binned_templates(e, _rate_params(e, params), quad)
             tpl_sm, tpl_em = np.asarray(tpl.sm), np.asarray(tpl.em)
         sm = tpl_sm.sum(0)
         beam_group = tuple(index[f] for f in beam_flavours(e))

@@ -36,7 +36,7 @@ from ..inference.profile_likelihood import evaluate, upper_limit
 from ..likelihood import paper000_statistic
 from ..likelihood.physics_model import TransitionMoments
 from ..quadrature import QuadratureConfig
-from ..rates import compiled_templates
+from ..rates import binned_templates
 
 PARAMETERS = ("Lambda1", "Lambda2", "Lambda3")
 SNS_DETECTORS = ("COHERENT-CsI", "COHERENT-HPGe", "COHERENT-LAr", "COHERENT-NaI")
@@ -145,7 +145,7 @@ class ExperimentCounts:
 
 def experiment_counts(name: str, setup: str, options: Paper000Options) -> ExperimentCounts:
     experiment = build_experiment(analysis_config(name, setup, options))
-    templates = compiled_templates(experiment, quad=options.quad)
+    templates = binned_templates(experiment, quad=options.quad)
     return ExperimentCounts(name, setup, experiment.beam_names,
                             tuple(b.flavour for b in experiment.beams),
                             np.asarray(templates.sm.sum(1)), np.asarray(templates.em.sum(1)))

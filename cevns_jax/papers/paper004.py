@@ -33,7 +33,7 @@ import numpy as np
 from .. import datasets, solar
 from ..precision import require_x64
 from ..analyses import cdex10 as cdex, xenonnt_8b as xenonnt
-from ..rates import compiled_templates
+from ..rates import binned_templates
 from ..results.xenonnt_8b import best_fit, flavour_limits, flavour_region
 
 COLUMNS = ("analysis", "quantity", "computed", "unit", "reference", "source", "note")
@@ -111,7 +111,7 @@ def _total_rates_rows():
                              model=XENONNT_SOLAR_MODEL,
                              components=["b8"])
     exp = solar.build_solar_experiment(cfg, drop_unreachable=False)
-    events = float(compiled_templates(exp).sm.sum())
+    events = float(binned_templates(exp).sm.sum())
     n_nuclei = float(np.sum(np.asarray(exp.detector.target.n_nuclei)))
     sigma = events / (n_nuclei * exp.beams[0].fluence)
     return [

@@ -18,7 +18,7 @@ from ..papers.paper000 import (PARAMETERS, SETUPS, TABLE2, ExperimentCounts, Pap
                                analysis_config, single_parameter_limits)
 from ..physics.quenching import QUENCHING_MODELS
 from ..precision import require_x64
-from ..rates import compiled_templates
+from ..rates import binned_templates
 
 GE_REACTORS = ("CONUS", "TEXONO")
 ANALYSIS = "paper000_reactor_quenching"
@@ -31,7 +31,7 @@ def counts_with_quenching(name: str, setup: str, model: str,
     config = analysis_config(name, setup, options)
     config["detector"]["quenching"] = {"model": model}
     experiment = build_experiment(config)
-    t = compiled_templates(experiment, quad=options.quad)
+    t = binned_templates(experiment, quad=options.quad)
     return ExperimentCounts(name, setup, experiment.beam_names,
                             tuple(b.flavour for b in experiment.beams),
                             np.asarray(t.sm.sum(1)), np.asarray(t.em.sum(1)))

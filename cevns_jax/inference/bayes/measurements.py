@@ -21,7 +21,6 @@ import dataclasses
 import re
 from typing import Mapping
 
-import jax
 import numpy as np
 
 from ...effective_moments import beam_flavours
@@ -175,7 +174,7 @@ def make_measurement(experiment, *, statistic=None, data=None, truth_mu2=None, o
                              f"2017); {exp.label} with {statistic!r} needs 'asimov' or "
                              f"explicit counts")
         data = CSI_2017_MEASURED
-    templates = jax.jit(lambda p: binned_templates(exp, p, quad or QuadratureConfig()))({})
+    templates = binned_templates(exp, quad=quad or QuadratureConfig())
     sm, em = np.asarray(templates.sm), np.asarray(templates.em)
     placeholder = np.sum(sm, axis=0) if statistic == "poisson" else np.sum(sm)
 
