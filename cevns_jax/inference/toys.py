@@ -40,8 +40,8 @@ from .profile_likelihood import _fixed
 
 __all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "toy_statistics"]
 
-#: Traces of the toy kernel (tests check that a second point does not retrace).
-TRACE_COUNT = {"toys": 0}
+#: Traces of the jitted kernels (tests check that a second point does not retrace).
+TRACE_COUNT = {"toys": 0, "statistic": 0, "profiled": 0}
 
 
 def _profiled(measurement, model, base, direction, x, n_steps):
@@ -77,14 +77,28 @@ def _statistic(measurement, model, base, direction, x_test, lower, upper, n_step
     return value_test - jnp.minimum(values[best], value_test), x_hat
 
 
+@partial(jax.jit, static_argnames=("model", "n_steps"))
+def _statistic_kernel(measurement, model, base, direction, x_test, lower, upper, n_steps):
+    TRACE_COUNT["statistic"] += 1
+    return _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps)
+
+
+@partial(jax.jit, static_argnames=("model", "n_steps"))
+def _profiled_kernel(measurement, model, base, direction, x, n_steps):
+    TRACE_COUNT["profiled"] += 1
+    return _profiled(measurement, model, base, direction, x, n_steps)
+
+
 def fc_statistic(measurement, model, name: str, x_test, *, fixed=None, lower=0.0, upper=None,
                  n_steps: int = 30):
-    """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module docstring)."""
+    """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module
+    docstring); compiled once per measurement structure and model."""
     require_x64()
     base, direction = _fixed(model, fixed, name, None)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
-    return _statistic(measurement, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                      lower, upper, n_steps)
+    return _statistic_kernel(measurement.canonical(), model, base, direction,
+                             jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                             jnp.asarray(upper, jnp.float64), n_steps)
 
 
 def _draw(measurement, expected, nu_true, key):
@@ -151,8 +165,8 @@ def critical_values(measurement, model, name: str, x_points, *, n_toys: int, key
     for j, x in enumerate(np.asarray(x_points, dtype=float)):
         nu_true = None
         if profile_construction:
-            nu_true = _profiled(measurement.canonical(), model, base, direction,
-                                jnp.asarray(x), kwargs.get("n_steps", 30))[1]
+            nu_true = _profiled_kernel(measurement.canonical(), model, base, direction,
+                                       jnp.asarray(x), kwargs.get("n_steps", 30))[1]
         t = toy_statistics(measurement, model, name, x, np.arange(n_toys),
                            jax.random.fold_in(key, j), fixed=fixed, nu_true=nu_true, **kwargs)
         samples.append(t)

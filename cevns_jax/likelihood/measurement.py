@@ -260,12 +260,14 @@ def _bounds(measurement, names):
     return jnp.asarray(lo), jnp.asarray(hi)
 
 
-def damped_newton(objective, x0, lower, upper, n_steps: int):
+def damped_newton(objective, x0, lower, upper, n_steps: int, mask=None):
     """Minimise ``objective(x)`` over a vector x in the box [lower, upper] with a fixed number
     of Levenberg-Marquardt steps (jit- and vmap-friendly: static shapes, no early exit).
 
     Each step solves (H + lambda diag|H|) d = -g, takes the clipped step if the value does not
-    increase (lambda /= 3), otherwise keeps the point (lambda *= 10)."""
+    increase (lambda /= 3), otherwise keeps the point (lambda *= 10). ``mask`` (1: free,
+    0: held at x0; may be traced) removes components from the step: their gradient is zeroed
+    and their Hessian rows and columns replaced by the identity."""
     value_and_grad = jax.value_and_grad(objective)
     hessian = jax.hessian(objective)
     eye = jnp.eye(x0.shape[0])
@@ -274,6 +276,9 @@ def damped_newton(objective, x0, lower, upper, n_steps: int):
         x, f, damping = carry
         _, g = value_and_grad(x)
         h = hessian(x)
+        if mask is not None:
+            g = g * mask
+            h = h * mask[:, None] * mask[None, :] + jnp.diag(1.0 - mask)
         scale = jnp.maximum(jnp.abs(jnp.diag(h)), 1e-12)
         trial = jnp.clip(x - jnp.linalg.solve(h + damping * jnp.diag(scale) + 1e-300 * eye, g),
                          lower, upper)
