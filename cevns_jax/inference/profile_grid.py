@@ -65,7 +65,8 @@ def _joint_profile(measurement, model, theta, lower, upper, centres, sigmas, n_s
         penalty = jnp.sum(jnp.where(sigmas > 0, ((physics - centres) / safe_sigma) ** 2, 0.0))
         return measurement.twice_nll(channel_mu2s(measurement, model, point), nu) + penalty
 
-    x0 = jnp.concatenate([jnp.stack([nominal[k] for k in names]).reshape(n), theta])
+    x0 = jnp.concatenate([jnp.asarray([nominal[k] for k in names], dtype=jnp.float64)
+                          .reshape(n), theta])
     lo = jnp.concatenate([jnp.asarray(lows, dtype=jnp.float64).reshape(n),
                           jnp.where(free, lower, theta)])
     hi = jnp.concatenate([jnp.asarray(highs, dtype=jnp.float64).reshape(n),
@@ -97,7 +98,11 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
     model's defaults); for a free parameter the value is the start of the minimisation.
     ``free``: {parameter: (lower, upper)}, scalars or one value per point (where lower ==
     upper the parameter is held there). ``priors``: {parameter: (centre, sigma)}, Gaussian
-    constraint terms added to -2 ln L. Chunks of ``chunk`` points (the last one padded)."""
+    constraint terms added to -2 ln L. Chunks of ``chunk`` points (the last one padded).
+    ``measurement`` may be a sequence of parts without shared nuisances (e.g. the prefixed
+    data sets of a combination): with every physics parameter held the profiled -2 ln L of
+    the sum is the sum of the parts' (each part's Hessian is then small: several times
+    faster than profiling the sum)."""
     require_x64()
     free, priors = dict(free or {}), dict(priors or {})
     for what, names in (("parameter(s)", points), ("free parameter(s)", free),
@@ -124,14 +129,16 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
     sigmas = np.array([priors.get(k, (0.0, 0.0))[1] for k in names], dtype=float)
     if np.any(sigmas < 0) or not np.all(np.isfinite(sigmas)):
         raise ValueError(f"prior widths must be finite and > 0, got {priors}")
-    canonical = measurement.canonical()
+    parts = tuple(measurement) if isinstance(measurement, (list, tuple)) else (measurement,)
+    if len(parts) > 1 and np.any(lower < upper):
+        raise ValueError("free physics parameters couple the parts: pass their sum")
     out = []
     for start in range(0, n, chunk):
-        rows = np.arange(start, min(start + chunk, n))
-        rows = np.resize(rows, chunk)
-        values = _kernel(canonical, model, jnp.asarray(theta[rows]), jnp.asarray(lower[rows]),
-                         jnp.asarray(upper[rows]), jnp.asarray(centres), jnp.asarray(sigmas),
-                         n_steps)
+        rows = np.resize(np.arange(start, min(start + chunk, n)), chunk)
+        values = sum(_kernel(part.canonical(), model, jnp.asarray(theta[rows]),
+                             jnp.asarray(lower[rows]), jnp.asarray(upper[rows]),
+                             jnp.asarray(centres), jnp.asarray(sigmas), n_steps)
+                     for part in parts)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
 
