@@ -18,7 +18,9 @@ end is the limit. Wilks' theorem is the special case t_c = 2.71 (90%, one parame
 Every toy of a tested point is fitted in one ``vmap`` of a jit-compiled kernel (fixed-step
 damped Newton, :func:`cevns_jax.likelihood.measurement.damped_newton`: the nuisances at x,
 then x and the nuisances jointly from two starts), in chunks of ``batch_size`` so memory stays
-flat.
+flat. The observed statistic t_obs(x) and the nuisances the toys of x are generated with come
+from the same kernel (:func:`observed_fit`: the observed data in place of the draws), so a limit
+compiles one kernel per measurement structure and model.
 Toy ``i`` of point ``j`` uses ``fold_in(fold_in(key, j), i)``: results do not depend on the
 chunking or on how the toys are split over processes (:mod:`cevns_jax.inference.distributed`).
 """
@@ -38,10 +40,11 @@ from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from .profile_likelihood import _fixed
 
-__all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "toy_statistics"]
+__all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "observed_fit",
+           "toy_statistics"]
 
 #: Traces of the jitted kernels (tests check that a second point does not retrace).
-TRACE_COUNT = {"toys": 0, "statistic": 0, "profiled": 0}
+TRACE_COUNT = {"toys": 0, "statistic": 0}
 
 
 def _profiled(measurement, model, base, direction, x, n_steps):
@@ -50,7 +53,7 @@ def _profiled(measurement, model, base, direction, x, n_steps):
 
 
 def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps):
-    """t(x_test) and x_hat. The conditional fit profiles the nuisances at x_test; the free fit
+    """t(x_test), x_hat and the nuisances of the conditional fit. The conditional fit profiles the nuisances at x_test; the free fit
     is a joint damped-Newton fit of (x, nuisances), x in [lower, upper], started from the
     conditional fit and from just above the lower bound (the better of the two is kept)."""
     names = measurement.profiled_names
@@ -74,19 +77,13 @@ def _statistic(measurement, model, base, direction, x_test, lower, upper, n_step
     values = jnp.stack([joint(v) for v in fits])
     best = jnp.argmin(values)
     x_hat = jnp.stack([v[0] for v in fits])[best]
-    return value_test - jnp.minimum(values[best], value_test), x_hat
+    return value_test - jnp.minimum(values[best], value_test), x_hat, nu_test
 
 
 @partial(jax.jit, static_argnames=("model", "n_steps"))
 def _statistic_kernel(measurement, model, base, direction, x_test, lower, upper, n_steps):
     TRACE_COUNT["statistic"] += 1
-    return _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps)
-
-
-@partial(jax.jit, static_argnames=("model", "n_steps"))
-def _profiled_kernel(measurement, model, base, direction, x, n_steps):
-    TRACE_COUNT["profiled"] += 1
-    return _profiled(measurement, model, base, direction, x, n_steps)
+    return _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps)[:2]
 
 
 def fc_statistic(measurement, model, name: str, x_test, *, fixed=None, lower=0.0, upper=None,
@@ -119,17 +116,40 @@ def _draw(measurement, expected, nu_true, key):
 
 @partial(jax.jit, static_argnames=("model", "n_steps"))
 def _toy_kernel(measurement, model, base, direction, x_test, lower, upper, nu_true, keys,
-                n_steps):
+                observed_only, n_steps):
+    """(t, conditional-fit nuisances) of a batch of toys, or, with ``observed_only``, of
+    copies of the observed data (constraint centres nominal): t_obs and the nuisances the
+    toys are generated with come from the same compiled kernel as the toys."""
     TRACE_COUNT["toys"] += 1
     theta = {k: base[k] + x_test * direction[k] for k in base}
     expected = measurement.expected(channel_mu2s(measurement, model, theta), nu_true)
+    nominal = measurement.nominal_nuisances()
 
     def one(key):
         observed, centres = _draw(measurement, expected, nu_true, key)
+        observed = [jnp.where(observed_only, c.observed, o)
+                    for c, o in zip(measurement.channels, observed)]
+        centres = {k: jnp.where(observed_only, nominal[k], v) for k, v in centres.items()}
         toy = dataclasses.replace(measurement.with_observed(observed), centres=centres)
-        return _statistic(toy, model, base, direction, x_test, lower, upper, n_steps)[0]
+        t, _, nu_test = _statistic(toy, model, base, direction, x_test, lower, upper, n_steps)
+        return t, nu_test
 
     return jax.vmap(one)(keys)
+
+
+def observed_fit(measurement, model, name: str, x_test: float, *, fixed=None, lower=0.0,
+                 upper=None, batch_size: int = 1024, n_steps: int = 30):
+    """(t_obs(x_test), the conditional-fit nuisances at x_test) of the observed data, through
+    the toy kernel (a batch of ``batch_size`` copies: no further compilation)."""
+    require_x64()
+    base, direction = _fixed(model, fixed, name, None)
+    upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
+    keys = jnp.zeros((batch_size, 2), dtype=jnp.uint32)
+    t, nu = _toy_kernel(measurement.canonical(), model, base, direction,
+                        jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                        jnp.asarray(upper, jnp.float64), measurement.nominal_nuisances(), keys,
+                        jnp.asarray(True), n_steps)
+    return float(t[0]), {k: v[0] for k, v in nu.items()}
 
 
 def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, key, *,
@@ -149,9 +169,10 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
         chunk = indices[start:start + batch_size]
         padded = np.resize(chunk, batch_size) if chunk.size < batch_size else chunk
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.asarray(padded))
-        values = _toy_kernel(canonical, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                             jnp.asarray(lower, jnp.float64), jnp.asarray(upper, jnp.float64),
-                             nu, keys, n_steps)
+        values, _ = _toy_kernel(canonical, model, base, direction,
+                                jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                                jnp.asarray(upper, jnp.float64), nu, keys, jnp.asarray(False),
+                                n_steps)
         out.append(np.asarray(values)[:chunk.size])
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -160,13 +181,11 @@ def critical_values(measurement, model, name: str, x_points, *, n_toys: int, key
                     fixed=None, profile_construction: bool = True, progress=None, **kwargs):
     """(t_c per point, the toy statistics per point). With ``profile_construction`` the toys
     of point x use the nuisances fitted to the observed data at x."""
-    base, direction = _fixed(model, fixed, name, None)
     crit, samples = [], []
     for j, x in enumerate(np.asarray(x_points, dtype=float)):
         nu_true = None
         if profile_construction:
-            nu_true = _profiled_kernel(measurement.canonical(), model, base, direction,
-                                       jnp.asarray(x), kwargs.get("n_steps", 30))[1]
+            nu_true = observed_fit(measurement, model, name, x, fixed=fixed, **kwargs)[1]
         t = toy_statistics(measurement, model, name, x, np.arange(n_toys),
                            jax.random.fold_in(key, j), fixed=fixed, nu_true=nu_true, **kwargs)
         samples.append(t)
@@ -203,8 +222,10 @@ def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int =
         raise ValueError(f"x_points must be increasing with >= 2 points, got {x_points!r}")
     key = jax.random.PRNGKey(0) if key is None else key
     upper = kwargs.pop("upper", 4.0 * float(x[-1]) + 1.0)
-    t_obs = np.array([float(fc_statistic(measurement, model, name, xi, fixed=fixed, upper=upper,
-                                         n_steps=kwargs.get("n_steps", 30))[0]) for xi in x])
+    n_steps = kwargs.get("n_steps", 30)
+    batch = kwargs.get("batch_size", 1024)
+    t_obs = np.array([observed_fit(measurement, model, name, xi, fixed=fixed, upper=upper,
+                                   batch_size=batch, n_steps=n_steps)[0] for xi in x])
     t_crit, _ = critical_values(measurement, model, name, x, n_toys=n_toys, key=key, cl=cl,
                                 fixed=fixed, progress=progress, upper=upper, **kwargs)
 
