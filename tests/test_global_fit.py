@@ -68,9 +68,12 @@ def test_limit_matches_brent_path_with_nuisance(binned):
 
 
 def test_one_kernel_for_new_points_grids_and_bounds(binned):
+    """The held kernel (model-independent) and the joint kernel are each traced once."""
     model = TransitionMoments()
     pg.evaluate_points(binned, model, {"lambda1": [0.1, 0.2]}, chunk=8)
+    pg.evaluate_points(binned, model, {"lambda1": 0.1}, free={"lambda3": (0.0, 1.0)}, chunk=8)
     before = dict(pg.TRACE_COUNT)
+    pg.evaluate_points(binned, FlavourMoments(), {"mu_e": [0.3, 0.1, 0.0]}, chunk=8)
     pg.evaluate_points(binned, model, {"lambda1": np.linspace(0, 1, 19), "xi1": 1.0},
                        free={"lambda2": (0.0, 5.0)}, chunk=8)
     pg.upper_limits(binned, model, ["lambda3"], grid={"xi1": [0.0, 1.0], "xi3": [0.0, 2.0]},

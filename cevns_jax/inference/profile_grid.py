@@ -11,7 +11,10 @@ profiled, and a plain limit differ only in the bounds they pass.
 
 Points are evaluated in chunks of a fixed size (padded), vectorised with ``vmap``: the
 kernel is traced once per measurement structure and model (``TRACE_COUNT``), whatever the
-number of points, grids or limits asked for.
+number of points, grids or limits asked for. With every physics parameter held the model
+enters only through mu2 of each beam, and a model-independent kernel (the nuisance profile
+of :func:`cevns_jax.likelihood.measurement.profile`) is traced once per measurement
+structure for all models.
 
 - :func:`evaluate_points`: the values at given points;
 - :func:`upper_limits`: 90% C.L. upper limits (Delta(-2 ln L) = ``level``) on several
@@ -32,14 +35,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..likelihood.measurement import damped_newton
+from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 
 __all__ = ["GridLimit", "evaluate_points", "region_2d", "upper_limits"]
 
 #: Traces of the point kernel (tests check that new points, grids and bounds do not retrace).
-TRACE_COUNT = {"points": 0}
+TRACE_COUNT = {"points": 0, "held": 0}
 
 
 def _defaults(model) -> dict:
@@ -74,6 +77,21 @@ def _joint_profile(measurement, model, theta, lower, upper, centres, sigmas, n_s
     mask = jnp.concatenate([jnp.ones(n), free.astype(jnp.float64)])
     v = damped_newton(objective, jnp.clip(x0, lo, hi), lo, hi, n_steps, mask=mask)
     return objective(v)
+
+
+@partial(jax.jit, static_argnames=("n_steps",))
+def _held_kernel(measurement, mu2s, n_steps):
+    """Profiled -2 ln L at a batch of per-channel mu2 vectors (physics held): independent of
+    the moment model, so one compilation serves every model."""
+    TRACE_COUNT["held"] += 1
+    return jax.vmap(lambda m: profile(measurement, m, n_steps=n_steps)[0])(mu2s)
+
+
+@partial(jax.jit, static_argnames=("model",))
+def _mu2s(measurement, model, thetas):
+    names = tuple(model.parameters)
+    return jax.vmap(lambda t: channel_mu2s(measurement, model,
+                                           {k: t[i] for i, k in enumerate(names)}))(thetas)
 
 
 @partial(jax.jit, static_argnames=("model", "n_steps"))
@@ -130,15 +148,25 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
     if np.any(sigmas < 0) or not np.all(np.isfinite(sigmas)):
         raise ValueError(f"prior widths must be finite and > 0, got {priors}")
     parts = tuple(measurement) if isinstance(measurement, (list, tuple)) else (measurement,)
-    if len(parts) > 1 and np.any(lower < upper):
+    held = not np.any(lower < upper)
+    if len(parts) > 1 and not held:
         raise ValueError("free physics parameters couple the parts: pass their sum")
+    if held:
+        # the model enters only through mu2: one kernel per part serves every model
+        penalty = np.sum(np.where(sigmas > 0, ((theta - centres) / np.where(sigmas > 0, sigmas,
+                                                                             1.0)) ** 2, 0.0),
+                         axis=1)
     out = []
     for start in range(0, n, chunk):
         rows = np.resize(np.arange(start, min(start + chunk, n)), chunk)
-        values = sum(_kernel(part.canonical(), model, jnp.asarray(theta[rows]),
+        if held:
+            values = sum(_held_kernel(part.canonical(),
+                                      _mu2s(part.canonical(), model, jnp.asarray(theta[rows])),
+                                      n_steps) for part in parts) + penalty[rows]
+        else:
+            values = _kernel(parts[0].canonical(), model, jnp.asarray(theta[rows]),
                              jnp.asarray(lower[rows]), jnp.asarray(upper[rows]),
                              jnp.asarray(centres), jnp.asarray(sigmas), n_steps)
-                     for part in parts)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
 
