@@ -39,7 +39,7 @@ from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 
-__all__ = ["GridLimit", "evaluate_points", "region_2d", "upper_limits"]
+__all__ = ["GridLimit", "evaluate_points", "held_nuisances", "region_2d", "upper_limits"]
 
 #: Traces of the point kernel (tests check that new points, grids and bounds do not retrace).
 TRACE_COUNT = {"points": 0, "held": 0}
@@ -84,7 +84,7 @@ def _held_kernel(measurement, mu2s, n_steps):
     """Profiled -2 ln L at a batch of per-channel mu2 vectors (physics held): independent of
     the moment model, so one compilation serves every model."""
     TRACE_COUNT["held"] += 1
-    return jax.vmap(lambda m: profile(measurement, m, n_steps=n_steps)[0])(mu2s)
+    return jax.vmap(lambda m: profile(measurement, m, n_steps=n_steps))(mu2s)
 
 
 @partial(jax.jit, static_argnames=("model",))
@@ -162,13 +162,32 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
         if held:
             values = sum(_held_kernel(part.canonical(),
                                       _mu2s(part.canonical(), model, jnp.asarray(theta[rows])),
-                                      n_steps) for part in parts) + penalty[rows]
+                                      n_steps)[0] for part in parts) + penalty[rows]
         else:
             values = _kernel(parts[0].canonical(), model, jnp.asarray(theta[rows]),
                              jnp.asarray(lower[rows]), jnp.asarray(upper[rows]),
                              jnp.asarray(centres), jnp.asarray(sigmas), n_steps)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
+
+
+def held_nuisances(measurement, model, point: dict, *, chunk: int = 64,
+                   n_steps: int = 30) -> dict:
+    """The profiled nuisances at one point with every physics parameter held (missing ones at
+    the model's defaults); ``measurement`` a Measurement or a sequence of parts (their
+    nuisance names merged). Runs the held kernel of :func:`evaluate_points` (no further
+    compilation for the same ``chunk``)."""
+    require_x64()
+    _check_names(model, point, "parameter(s)")
+    defaults = _defaults(model)
+    theta = np.array([[float(point.get(k, defaults[k])) for k in model.parameters]] * chunk)
+    parts = tuple(measurement) if isinstance(measurement, (list, tuple)) else (measurement,)
+    out = {}
+    for part in parts:
+        nu = _held_kernel(part.canonical(), _mu2s(part.canonical(), model, jnp.asarray(theta)),
+                          n_steps)[1]
+        out.update({k: float(v[0]) for k, v in nu.items()})
+    return out
 
 
 def _grid(grid):

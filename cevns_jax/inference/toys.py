@@ -178,16 +178,19 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
 
 
 def critical_values(measurement, model, name: str, x_points, *, n_toys: int, key, cl=0.9,
-                    fixed=None, profile_construction: bool = True, progress=None, **kwargs):
+                    fixed=None, profile_construction: bool = True, progress=None, nu_true=None,
+                    **kwargs):
     """(t_c per point, the toy statistics per point). With ``profile_construction`` the toys
-    of point x use the nuisances fitted to the observed data at x."""
+    of point x use the nuisances fitted to the observed data at x (``nu_true[j]`` when
+    given)."""
     crit, samples = [], []
     for j, x in enumerate(np.asarray(x_points, dtype=float)):
-        nu_true = None
+        true = None
         if profile_construction:
-            nu_true = observed_fit(measurement, model, name, x, fixed=fixed, **kwargs)[1]
+            true = (nu_true[j] if nu_true is not None
+                    else observed_fit(measurement, model, name, x, fixed=fixed, **kwargs)[1])
         t = toy_statistics(measurement, model, name, x, np.arange(n_toys),
-                           jax.random.fold_in(key, j), fixed=fixed, nu_true=nu_true, **kwargs)
+                           jax.random.fold_in(key, j), fixed=fixed, nu_true=true, **kwargs)
         samples.append(t)
         crit.append(float(np.quantile(t, cl, method="higher")))
         if progress is not None:
@@ -212,10 +215,12 @@ class ToyLimit:
 
 def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int = 2000, key=None,
                        cl: float = 0.9, fixed=None, wilks_level: float = 2.71, progress=None,
-                       **kwargs) -> ToyLimit:
+                       t_observed=None, nu_true=None, **kwargs) -> ToyLimit:
     """Upper limit on ``name`` where t_obs(x) first exceeds t_c(x) above the best fit, linearly
     interpolated between the tested ``x_points`` (increasing); Wilks' limit from the same
-    t_obs curve with t_c = ``wilks_level``."""
+    t_obs curve with t_c = ``wilks_level``. ``t_observed`` and ``nu_true`` (one nuisance dict
+    per point) may be given when the caller has them from a profile scan of the observed
+    data; otherwise they come from :func:`observed_fit`."""
     require_x64()
     x = np.asarray(x_points, dtype=float)
     if x.ndim != 1 or x.size < 2 or not np.all(np.diff(x) > 0):
@@ -224,10 +229,16 @@ def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int =
     upper = kwargs.pop("upper", 4.0 * float(x[-1]) + 1.0)
     n_steps = kwargs.get("n_steps", 30)
     batch = kwargs.get("batch_size", 1024)
-    t_obs = np.array([observed_fit(measurement, model, name, xi, fixed=fixed, upper=upper,
-                                   batch_size=batch, n_steps=n_steps)[0] for xi in x])
+    if t_observed is None:
+        t_obs = np.array([observed_fit(measurement, model, name, xi, fixed=fixed, upper=upper,
+                                       batch_size=batch, n_steps=n_steps)[0] for xi in x])
+    else:
+        t_obs = np.asarray(t_observed, dtype=float)
+        if t_obs.shape != x.shape:
+            raise ValueError(f"t_observed needs one value per x point, got {t_obs.shape}")
     t_crit, _ = critical_values(measurement, model, name, x, n_toys=n_toys, key=key, cl=cl,
-                                fixed=fixed, progress=progress, upper=upper, **kwargs)
+                                fixed=fixed, progress=progress, upper=upper, nu_true=nu_true,
+                                **kwargs)
 
     def crossing(threshold):
         # t_c is one of the toys' t values: for a discrete statistic t_obs can equal it, and

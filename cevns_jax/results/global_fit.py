@@ -38,7 +38,7 @@ import jax
 import numpy as np
 
 from ..inference import toys as toy_engine
-from ..inference.profile_grid import region_2d, upper_limits
+from ..inference.profile_grid import evaluate_points, held_nuisances, region_2d, upper_limits
 from ..likelihood.physics_model import (NUFIT_60_NO, NUFIT_60_NO_SIGMA, OSCILLATION_PARAMETERS,
                                         EffectiveMoment, FlavourMoments, TransitionMoments,
                                         WithOscillation)
@@ -102,18 +102,22 @@ def _kind(name):
     raise KeyError(f"unknown parameter {name!r}; known: {MODULI + FLAVOURS}")
 
 
-def limits(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
-    """{name: Wilks 90% C.L. upper limit} with the other moments 0; ``parts`` a Measurement
-    or a tuple of parts without shared nuisances (profiled separately and summed)."""
-    require_x64()
+def _wilks(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
+    """{name: GridLimit} (Wilks, other moments 0), tmm and flavour parameters alike."""
     out = {}
     for kind in ("tmm", "flavour"):
         chosen = [n for n in names if _kind(n) == kind]
         if chosen:
             model = TransitionMoments() if kind == "tmm" else FlavourMoments()
-            found = upper_limits(parts, model, chosen, upper=upper, **kwargs)
-            out.update({n: r.value for n, r in found.items()})
+            out.update(upper_limits(parts, model, chosen, upper=upper, **kwargs))
     return out
+
+
+def limits(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
+    """{name: Wilks 90% C.L. upper limit} with the other moments 0; ``parts`` a Measurement
+    or a tuple of parts without shared nuisances (profiled separately and summed)."""
+    require_x64()
+    return {k: r.value for k, r in _wilks(parts, names, upper=upper, **kwargs).items()}
 
 
 def phase_limits(combined, *, n_phases: int, upper: float = 1.0, **kwargs) -> dict:
@@ -139,18 +143,22 @@ def oscillation_limits(combined, *, profiled: bool, upper: float = 1.0, **kwargs
     return {k: r.value for k, r in found.items()}
 
 
-def toy_limit(measurement, name: str, wilks: float, *, n_toys: int, n_points: int,
-              key=None) -> float:
-    """Feldman-Cousins 90% C.L. upper limit from toys at ``n_points`` points from 0.25 to
-    1.5 x the Wilks limit (other moments and phases 0); NaN without a Wilks limit."""
-    if not math.isfinite(wilks):
+def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None) -> float:
+    """Feldman-Cousins 90% C.L. upper limit from toys at ``factors`` x the Wilks limit
+    ``wilks`` (a GridLimit; other moments and phases 0); NaN without a Wilks limit. t_obs and
+    the nuisances the toys are generated with come from the held profile of the parts."""
+    if not math.isfinite(wilks.value):
         return math.nan
+    name = wilks.name
     model = TransitionMoments() if _kind(name) == "tmm" else FlavourMoments()
-    x_points = np.linspace(0.25, 1.5, n_points) * wilks
+    x_points = np.asarray(factors, dtype=float) * wilks.value
+    t_obs = evaluate_points(pieces, model, {name: x_points}) - wilks.twice_nll_min
+    nu_true = [held_nuisances(pieces, model, {name: x}) for x in x_points]
     result = toy_engine.neyman_upper_limit(
-        measurement, model, name, x_points, n_toys=n_toys,
+        combined, model, name, x_points, n_toys=n_toys,
         key=jax.random.PRNGKey(0) if key is None else key, batch_size=n_toys,
-        upper=3.0 * x_points[-1], n_steps=20)
+        upper=3.0 * x_points[-1], n_steps=20, t_observed=np.maximum(t_obs, 0.0),
+        nu_true=nu_true)
     return result.value
 
 
@@ -165,14 +173,18 @@ def _row(analysis, name, computed, method, published=None, reference=REFERENCE):
 
 
 def _settings(quick):
-    return (dict(n_toys=32, n_points=3, n_phases=2, n_coarse=16) if quick
-            else dict(n_toys=1000, n_points=12, n_phases=6, n_coarse=24))
+    """Quick: a CI-sized run (toys at two points around the Wilks limit, no phase or mixing
+    scans); full: the tables of the README."""
+    if quick:
+        return dict(n_toys=32, factors=(0.8, 1.1), n_phases=0, n_coarse=14)
+    return dict(n_toys=1000, factors=np.linspace(0.25, 1.5, 12), n_phases=6, n_coarse=24)
 
 
 def data_results(quick: bool = False, names=None) -> list[dict]:
     """Rows of the results contract: each data set alone (Wilks), the combination (``global``:
-    Wilks and toys), the phase best/worst case with the other moduli profiled, and the
-    transition-moment limits with the mixing fixed and profiled (module docstring)."""
+    Wilks and toys) and, in the full run, the phase best/worst case with the other moduli
+    profiled and the transition-moment limits with the mixing fixed and profiled (module
+    docstring)."""
     require_x64()
     cfg = _settings(quick)
     parts = measurements(names, quick)
@@ -185,14 +197,23 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
         alone = limits(piece, everything, upper=100.0, n_coarse=cfg["n_coarse"])
         rows.extend(_row(name, k, v, "wilks, 90% CL, this data set alone, other moments 0")
                     for k, v in alone.items())
-    wilks = limits(pieces, everything, upper=10.0, n_coarse=cfg["n_coarse"])
+    wilks = _wilks(pieces, everything, upper=10.0, n_coarse=cfg["n_coarse"])
     for k in everything:
-        rows.append(_row("global", k, wilks[k], f"wilks, 90% CL, combined {label}, "
-                                                "other moments 0 (phases irrelevant)"))
-        toys = toy_limit(combined, k, wilks[k], n_toys=cfg["n_toys"], n_points=cfg["n_points"])
-        rows.append(_row("global", k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point),"
-                                            f" 90% CL, combined {label}, other moments and "
-                                            "phases 0"))
+        rows.append(_row("global", k, wilks[k].value, f"wilks, 90% CL, combined {label}, "
+                                                      "other moments 0 (phases irrelevant)"))
+        toys = toy_limit(combined, pieces, wilks[k], n_toys=cfg["n_toys"],
+                         factors=cfg["factors"])
+        rows.append(_row("global", k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point,"
+                                            f" {len(cfg['factors'])} points), 90% CL, combined "
+                                            f"{label}, other moments and phases 0"))
+    if cfg["n_phases"]:
+        rows.extend(_extra_rows(combined, label, cfg))
+    return rows
+
+
+def _extra_rows(combined, label, cfg) -> list[dict]:
+    """Phase best/worst case (other moduli profiled) and mixing fixed vs profiled."""
+    rows = []
     for k, r in phase_limits(combined, n_phases=cfg["n_phases"],
                              n_coarse=cfg["n_coarse"]).items():
         common = f"wilks, 90% CL, combined {label}, other moduli profiled"
