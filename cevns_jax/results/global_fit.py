@@ -19,6 +19,11 @@ transition moments |Lambda_i| (paper 000) and the flavour moments mu_alpha (pape
   constraints of NuFIT 6.0 NO (:data:`~cevns_jax.likelihood.physics_model.NUFIT_60_NO`)
   against the same fit with the mixing held at the NuFIT central values.
 
+The last two need the joint fit of all nuisances (the physics parameters couple the data
+sets) and run in the full mode only; ``quick`` gives the first two (toys at two points around
+the Wilks limit, 32 toys each: a CI-sized check, biased a few per cent low by the linear
+interpolation between the points).
+
 :func:`regions` gives the 90% C.L. regions (Delta(-2 ln L) = 4.61, two parameters) of
 paper 000 Figs. 4-7 and in mu_e-mu_mu, for the combination and COHERENT CsI + LAr alone;
 :func:`write_regions` writes them as JSON, CSV and a figure.
