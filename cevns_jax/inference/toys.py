@@ -72,11 +72,12 @@ def _statistic(measurement, model, base, direction, x_test, lower, upper, n_step
 
     nus = [nu_test[k] for k in names]
     near_bound = lower + 1e-3 * (x_test - lower) + 1e-12
-    fits = [damped_newton(joint, jnp.stack([x0] + nus).astype(jnp.float64), lo, hi, n_steps)
-            for x0 in (x_test, near_bound)]
-    values = jnp.stack([joint(v) for v in fits])
+    # both starts in one vmap: the Newton loop is traced (and compiled) once
+    starts = jnp.stack([jnp.stack([x0] + nus).astype(jnp.float64) for x0 in (x_test, near_bound)])
+    fits = jax.vmap(lambda v0: damped_newton(joint, v0, lo, hi, n_steps))(starts)
+    values = jax.vmap(joint)(fits)
     best = jnp.argmin(values)
-    x_hat = jnp.stack([v[0] for v in fits])[best]
+    x_hat = fits[best, 0]
     return value_test - jnp.minimum(values[best], value_test), x_hat, nu_test
 
 
