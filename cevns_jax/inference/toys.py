@@ -53,9 +53,10 @@ def _profiled(measurement, model, base, direction, x, n_steps):
 
 
 def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps):
-    """t(x_test), x_hat and the nuisances of the conditional fit. The conditional fit profiles the nuisances at x_test; the free fit
-    is a joint damped-Newton fit of (x, nuisances), x in [lower, upper], started from the
-    conditional fit and from just above the lower bound (the better of the two is kept)."""
+    """t(x_test), x_hat and the nuisances of the conditional fit. The conditional fit
+    profiles the nuisances at x_test; the free fit is a joint damped-Newton fit of
+    (x, nuisances), x in [lower, upper], started from the conditional fit and from just above
+    the lower bound (the better of the two is kept)."""
     names = measurement.profiled_names
     nominal = measurement.nominal_nuisances()
     value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps)
