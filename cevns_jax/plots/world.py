@@ -62,8 +62,9 @@ def regions_figure(regions: dict, level: float = 4.61):
         ax.set_ylabel(f"{_AXES[y_name]} [$10^{{-10}}\\,\\mu_B$]")
         ax.set_xscale("symlog", linthresh=1e-2)
         ax.set_yscale("symlog", linthresh=1e-2)
-    axes[0][0].legend(fontsize=6, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=len(labels))
     fig.suptitle(r"90% C.L. regions ($\Delta(-2\ln L) = 4.61$), other moments and phases "
                  "profiled", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.08, 1.0, 1.0))
     return fig
