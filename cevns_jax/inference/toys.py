@@ -47,19 +47,21 @@ __all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", 
 TRACE_COUNT = {"toys": 0, "statistic": 0}
 
 
-def _profiled(measurement, model, base, direction, x, n_steps):
+def _profiled(measurement, model, base, direction, x, n_steps, start=None):
     theta = {k: base[k] + x * direction[k] for k in base}
-    return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps)
+    return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps,
+                   start=start)
 
 
-def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps):
+def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps,
+               start=None):
     """t(x_test), x_hat and the nuisances of the conditional fit. The conditional fit
-    profiles the nuisances at x_test; the free fit is a joint damped-Newton fit of
+    profiles the nuisances at x_test (from ``start``, default nominal); the free fit is a joint damped-Newton fit of
     (x, nuisances), x in [lower, upper], started from the conditional fit and from just above
     the lower bound (the better of the two is kept)."""
     names = measurement.profiled_names
     nominal = measurement.nominal_nuisances()
-    value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps)
+    value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps, start)
     lows = [n.lower for n in measurement.nuisances if n.name in names]
     highs = [n.upper for n in measurement.nuisances if n.name in names]
     lo = jnp.asarray([lower] + lows, dtype=jnp.float64)
@@ -133,7 +135,9 @@ def _toy_kernel(measurement, model, base, direction, x_test, lower, upper, nu_tr
                     for c, o in zip(measurement.channels, observed)]
         centres = {k: jnp.where(observed_only, nominal[k], v) for k, v in centres.items()}
         toy = dataclasses.replace(measurement.with_observed(observed), centres=centres)
-        t, _, nu_test = _statistic(toy, model, base, direction, x_test, lower, upper, n_steps)
+        # the conditional fit starts from the nuisances the toys are generated with
+        t, _, nu_test = _statistic(toy, model, base, direction, x_test, lower, upper, n_steps,
+                                   start=nu_true)
         return t, nu_test
 
     return jax.vmap(one)(keys)
