@@ -181,7 +181,7 @@ def _settings(quick):
     """Quick: a CI-sized run (toys at two points around the Wilks limit, no phase or mixing
     scans); full: the tables of the README."""
     if quick:
-        return dict(n_toys=32, factors=(0.8, 1.1), n_phases=0, n_coarse=14)
+        return dict(n_toys=32, factors=(0.6, 1.1), n_phases=0, n_coarse=14)
     return dict(n_toys=1000, factors=np.linspace(0.25, 1.5, 12), n_phases=6, n_coarse=24)
 
 
