@@ -55,7 +55,6 @@ def test_limit_matches_closed_form_without_nuisances():
     assert found.value == pytest.approx(closed, rel=1e-9)   # bracket to 1e-10, then secant
 
 
-@pytest.mark.slow
 def test_limit_matches_brent_path_with_nuisance(binned):
     """Same limit as profile_likelihood.upper_limit (scalar Brent on the profile kernel):
     two different root finders and two different Newton set-ups (joint masked vs nuisances
@@ -81,7 +80,6 @@ def test_one_kernel_for_new_points_grids_and_bounds(binned):
     assert pg.TRACE_COUNT == before
 
 
-@pytest.mark.slow
 def test_parts_sum_equals_profile_of_sum(binned):
     """Without free physics parameters the nuisances of parts without shared nuisances
     decouple: the profile of the sum is the sum of the profiles (to Newton convergence)."""
