@@ -166,8 +166,8 @@ def test_world_table_takes_published_values_from_the_table(monkeypatch):
     monkeypatch.setattr(pub, "_INDEX", {**pub._INDEX, (record.analysis, record.quantity): record})
     monkeypatch.setattr(global_fit, "measurements",
                         lambda names, quick: {"xenonnt_er2022": Alone(), "dresden2": Alone()})
-    monkeypatch.setattr(global_fit, "upper_limit",
-                        lambda *args, **kwargs: type("Limit", (), {"value": 0.07})())
+    monkeypatch.setattr(global_fit, "upper_limits", lambda *args, **kwargs: {
+        "mu": type("Limit", (), {"value": 0.07})()})
     rows = global_fit.world_table(names=["xenonnt_er2022", "dresden2"])
     assert [(r["analysis"], r["published"], r["reference"]) for r in rows[:2]] == [
         ("xenonnt_er2022", 0.5, "ref arXiv:0000.00000"),

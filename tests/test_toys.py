@@ -107,3 +107,15 @@ def test_toys_do_not_depend_on_chunking_and_compile_once():
     toys.toy_statistics(m, EffectiveMoment(), "mu", 2.0, np.arange(60), key, batch_size=60)
     assert toys.TRACE_COUNT == before                          # new point: no retrace
     assert np.all(a >= -1e-9)                                  # t is a likelihood ratio
+
+
+def test_observed_statistic_compiles_once():
+    """t_obs at a new point or with new data reuses the compiled kernel (eager calls used to
+    compile the Newton loop at every call)."""
+    m = counting(2, 1.0)
+    first = float(toys.fc_statistic(m, EffectiveMoment(), "mu", 1.0)[0])
+    before = dict(toys.TRACE_COUNT)
+    second = float(toys.fc_statistic(counting(3, 1.0), EffectiveMoment(), "mu", 1.5)[0])
+    assert toys.TRACE_COUNT == before
+    # t is a likelihood ratio: >= 0; at s = 1 with n = 2, b = 1 the best fit s = 1 gives t = 0
+    assert first == pytest.approx(0.0, abs=1e-8) and second >= 0.0

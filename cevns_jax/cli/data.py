@@ -4,7 +4,8 @@
 :data:`cevns_jax.results.COLUMNS` (computed value, uncertainty, the published value beside it,
 unit, method, reference); ``DIR/data_results.json`` the same rows with the software version,
 the time and the options used; ``DIR/world_table.csv``/``.json`` every magnetic-moment limit
-(each data set alone and combined, ours beside the published value) and ``world_limits.png``.
+(each data set alone and combined, ours beside the published value) and ``world_limits.png``;
+with ``--regions`` also the 2-D 90% C.L. regions of the global fit (``regions.*``).
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ def run(args) -> int:
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "options": {"analyses": names, "quick": bool(args.quick)}}
     paths = _write(rows, args.output, meta) + _world(rows, args.output)
+    if args.regions:
+        from ..results.global_fit import write_regions
+
+        if not args.quiet:
+            stderr(f"[{time.perf_counter() - start:6.1f} s] 90% C.L. regions ...")
+        paths += write_regions(args.output, quick=args.quick)
     print("wrote " + ", ".join(paths))
     return 0
 
@@ -112,5 +119,8 @@ def register(sub) -> None:
                    help="output folder")
     p.add_argument("--quick", action="store_true",
                    help="coarser quadrature, fewer toys: a CI-sized run")
+    p.add_argument("--regions", action="store_true",
+                   help="also write the 2-D 90%% C.L. regions of the global fit "
+                        "(regions.json/.csv/.png)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(func=run)

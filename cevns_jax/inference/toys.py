@@ -18,7 +18,9 @@ end is the limit. Wilks' theorem is the special case t_c = 2.71 (90%, one parame
 Every toy of a tested point is fitted in one ``vmap`` of a jit-compiled kernel (fixed-step
 damped Newton, :func:`cevns_jax.likelihood.measurement.damped_newton`: the nuisances at x,
 then x and the nuisances jointly from two starts), in chunks of ``batch_size`` so memory stays
-flat.
+flat. The observed statistic t_obs(x) and the nuisances the toys of x are generated with come
+from the same kernel (:func:`observed_fit`: the observed data in place of the draws), so a limit
+compiles one kernel per measurement structure and model.
 Toy ``i`` of point ``j`` uses ``fold_in(fold_in(key, j), i)``: results do not depend on the
 chunking or on how the toys are split over processes (:mod:`cevns_jax.inference.distributed`).
 """
@@ -38,24 +40,28 @@ from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from .profile_likelihood import _fixed
 
-__all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "toy_statistics"]
+__all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "observed_fit",
+           "toy_statistics"]
 
-#: Traces of the toy kernel (tests check that a second point does not retrace).
-TRACE_COUNT = {"toys": 0}
+#: Traces of the jitted kernels (tests check that a second point does not retrace).
+TRACE_COUNT = {"toys": 0, "statistic": 0}
 
 
-def _profiled(measurement, model, base, direction, x, n_steps):
+def _profiled(measurement, model, base, direction, x, n_steps, start=None):
     theta = {k: base[k] + x * direction[k] for k in base}
-    return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps)
+    return profile(measurement, channel_mu2s(measurement, model, theta), n_steps=n_steps,
+                   start=start)
 
 
-def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps):
-    """t(x_test) and x_hat. The conditional fit profiles the nuisances at x_test; the free fit
-    is a joint damped-Newton fit of (x, nuisances), x in [lower, upper], started from the
-    conditional fit and from just above the lower bound (the better of the two is kept)."""
+def _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps,
+               start=None):
+    """t(x_test), x_hat and the nuisances of the conditional fit. The conditional fit
+    profiles the nuisances at x_test (from ``start``, default nominal); the free fit is a joint damped-Newton fit of
+    (x, nuisances), x in [lower, upper], started from the conditional fit and from just above
+    the lower bound (the better of the two is kept)."""
     names = measurement.profiled_names
     nominal = measurement.nominal_nuisances()
-    value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps)
+    value_test, nu_test = _profiled(measurement, model, base, direction, x_test, n_steps, start)
     lows = [n.lower for n in measurement.nuisances if n.name in names]
     highs = [n.upper for n in measurement.nuisances if n.name in names]
     lo = jnp.asarray([lower] + lows, dtype=jnp.float64)
@@ -69,22 +75,31 @@ def _statistic(measurement, model, base, direction, x_test, lower, upper, n_step
 
     nus = [nu_test[k] for k in names]
     near_bound = lower + 1e-3 * (x_test - lower) + 1e-12
-    fits = [damped_newton(joint, jnp.stack([x0] + nus).astype(jnp.float64), lo, hi, n_steps)
-            for x0 in (x_test, near_bound)]
-    values = jnp.stack([joint(v) for v in fits])
+    # both starts in one vmap: the Newton loop is traced (and compiled) once
+    starts = jnp.stack([jnp.stack([x0] + nus).astype(jnp.float64) for x0 in (x_test, near_bound)])
+    fits = jax.vmap(lambda v0: damped_newton(joint, v0, lo, hi, n_steps))(starts)
+    values = jax.vmap(joint)(fits)
     best = jnp.argmin(values)
-    x_hat = jnp.stack([v[0] for v in fits])[best]
-    return value_test - jnp.minimum(values[best], value_test), x_hat
+    x_hat = fits[best, 0]
+    return value_test - jnp.minimum(values[best], value_test), x_hat, nu_test
+
+
+@partial(jax.jit, static_argnames=("model", "n_steps"))
+def _statistic_kernel(measurement, model, base, direction, x_test, lower, upper, n_steps):
+    TRACE_COUNT["statistic"] += 1
+    return _statistic(measurement, model, base, direction, x_test, lower, upper, n_steps)[:2]
 
 
 def fc_statistic(measurement, model, name: str, x_test, *, fixed=None, lower=0.0, upper=None,
                  n_steps: int = 30):
-    """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module docstring)."""
+    """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module
+    docstring); compiled once per measurement structure and model."""
     require_x64()
     base, direction = _fixed(model, fixed, name, None)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
-    return _statistic(measurement, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                      lower, upper, n_steps)
+    return _statistic_kernel(measurement.canonical(), model, base, direction,
+                             jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                             jnp.asarray(upper, jnp.float64), n_steps)
 
 
 def _draw(measurement, expected, nu_true, key):
@@ -105,17 +120,42 @@ def _draw(measurement, expected, nu_true, key):
 
 @partial(jax.jit, static_argnames=("model", "n_steps"))
 def _toy_kernel(measurement, model, base, direction, x_test, lower, upper, nu_true, keys,
-                n_steps):
+                observed_only, n_steps):
+    """(t, conditional-fit nuisances) of a batch of toys, or, with ``observed_only``, of
+    copies of the observed data (constraint centres nominal): t_obs and the nuisances the
+    toys are generated with come from the same compiled kernel as the toys."""
     TRACE_COUNT["toys"] += 1
     theta = {k: base[k] + x_test * direction[k] for k in base}
     expected = measurement.expected(channel_mu2s(measurement, model, theta), nu_true)
+    nominal = measurement.nominal_nuisances()
 
     def one(key):
         observed, centres = _draw(measurement, expected, nu_true, key)
+        observed = [jnp.where(observed_only, c.observed, o)
+                    for c, o in zip(measurement.channels, observed)]
+        centres = {k: jnp.where(observed_only, nominal[k], v) for k, v in centres.items()}
         toy = dataclasses.replace(measurement.with_observed(observed), centres=centres)
-        return _statistic(toy, model, base, direction, x_test, lower, upper, n_steps)[0]
+        # the conditional fit starts from the nuisances the toys are generated with
+        t, _, nu_test = _statistic(toy, model, base, direction, x_test, lower, upper, n_steps,
+                                   start=nu_true)
+        return t, nu_test
 
     return jax.vmap(one)(keys)
+
+
+def observed_fit(measurement, model, name: str, x_test: float, *, fixed=None, lower=0.0,
+                 upper=None, batch_size: int = 1024, n_steps: int = 30):
+    """(t_obs(x_test), the conditional-fit nuisances at x_test) of the observed data, through
+    the toy kernel (a batch of ``batch_size`` copies: no further compilation)."""
+    require_x64()
+    base, direction = _fixed(model, fixed, name, None)
+    upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
+    keys = jnp.zeros((batch_size, 2), dtype=jnp.uint32)
+    t, nu = _toy_kernel(measurement.canonical(), model, base, direction,
+                        jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                        jnp.asarray(upper, jnp.float64), measurement.nominal_nuisances(), keys,
+                        jnp.asarray(True), n_steps)
+    return float(t[0]), {k: v[0] for k, v in nu.items()}
 
 
 def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, key, *,
@@ -135,26 +175,28 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
         chunk = indices[start:start + batch_size]
         padded = np.resize(chunk, batch_size) if chunk.size < batch_size else chunk
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.asarray(padded))
-        values = _toy_kernel(canonical, model, base, direction, jnp.asarray(x_test, jnp.float64),
-                             jnp.asarray(lower, jnp.float64), jnp.asarray(upper, jnp.float64),
-                             nu, keys, n_steps)
+        values, _ = _toy_kernel(canonical, model, base, direction,
+                                jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
+                                jnp.asarray(upper, jnp.float64), nu, keys, jnp.asarray(False),
+                                n_steps)
         out.append(np.asarray(values)[:chunk.size])
     return np.concatenate(out) if out else np.zeros(0)
 
 
 def critical_values(measurement, model, name: str, x_points, *, n_toys: int, key, cl=0.9,
-                    fixed=None, profile_construction: bool = True, progress=None, **kwargs):
+                    fixed=None, profile_construction: bool = True, progress=None, nu_true=None,
+                    **kwargs):
     """(t_c per point, the toy statistics per point). With ``profile_construction`` the toys
-    of point x use the nuisances fitted to the observed data at x."""
-    base, direction = _fixed(model, fixed, name, None)
+    of point x use the nuisances fitted to the observed data at x (``nu_true[j]`` when
+    given)."""
     crit, samples = [], []
     for j, x in enumerate(np.asarray(x_points, dtype=float)):
-        nu_true = None
+        true = None
         if profile_construction:
-            nu_true = _profiled(measurement.canonical(), model, base, direction,
-                                jnp.asarray(x), kwargs.get("n_steps", 30))[1]
+            true = (nu_true[j] if nu_true is not None
+                    else observed_fit(measurement, model, name, x, fixed=fixed, **kwargs)[1])
         t = toy_statistics(measurement, model, name, x, np.arange(n_toys),
-                           jax.random.fold_in(key, j), fixed=fixed, nu_true=nu_true, **kwargs)
+                           jax.random.fold_in(key, j), fixed=fixed, nu_true=true, **kwargs)
         samples.append(t)
         crit.append(float(np.quantile(t, cl, method="higher")))
         if progress is not None:
@@ -179,20 +221,30 @@ class ToyLimit:
 
 def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int = 2000, key=None,
                        cl: float = 0.9, fixed=None, wilks_level: float = 2.71, progress=None,
-                       **kwargs) -> ToyLimit:
+                       t_observed=None, nu_true=None, **kwargs) -> ToyLimit:
     """Upper limit on ``name`` where t_obs(x) first exceeds t_c(x) above the best fit, linearly
     interpolated between the tested ``x_points`` (increasing); Wilks' limit from the same
-    t_obs curve with t_c = ``wilks_level``."""
+    t_obs curve with t_c = ``wilks_level``. ``t_observed`` and ``nu_true`` (one nuisance dict
+    per point) may be given when the caller has them from a profile scan of the observed
+    data; otherwise they come from :func:`observed_fit`."""
     require_x64()
     x = np.asarray(x_points, dtype=float)
     if x.ndim != 1 or x.size < 2 or not np.all(np.diff(x) > 0):
         raise ValueError(f"x_points must be increasing with >= 2 points, got {x_points!r}")
     key = jax.random.PRNGKey(0) if key is None else key
     upper = kwargs.pop("upper", 4.0 * float(x[-1]) + 1.0)
-    t_obs = np.array([float(fc_statistic(measurement, model, name, xi, fixed=fixed, upper=upper,
-                                         n_steps=kwargs.get("n_steps", 30))[0]) for xi in x])
+    n_steps = kwargs.get("n_steps", 30)
+    batch = kwargs.get("batch_size", 1024)
+    if t_observed is None:
+        t_obs = np.array([observed_fit(measurement, model, name, xi, fixed=fixed, upper=upper,
+                                       batch_size=batch, n_steps=n_steps)[0] for xi in x])
+    else:
+        t_obs = np.asarray(t_observed, dtype=float)
+        if t_obs.shape != x.shape:
+            raise ValueError(f"t_observed needs one value per x point, got {t_obs.shape}")
     t_crit, _ = critical_values(measurement, model, name, x, n_toys=n_toys, key=key, cl=cl,
-                                fixed=fixed, progress=progress, upper=upper, **kwargs)
+                                fixed=fixed, progress=progress, upper=upper, nu_true=nu_true,
+                                **kwargs)
 
     def crossing(threshold):
         # t_c is one of the toys' t values: for a discrete statistic t_obs can equal it, and

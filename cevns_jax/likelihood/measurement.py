@@ -260,7 +260,7 @@ def _bounds(measurement, names):
     return jnp.asarray(lo), jnp.asarray(hi)
 
 
-def damped_newton(objective, x0, lower, upper, n_steps: int):
+def damped_newton(objective, x0, lower, upper, n_steps: int, mask=None):
     """Minimise ``objective(x)`` over a vector x in the box [lower, upper] with a fixed number
     of Levenberg-Marquardt steps (jit- and vmap-friendly: static shapes, no early exit).
 
@@ -269,7 +269,8 @@ def damped_newton(objective, x0, lower, upper, n_steps: int):
     columns leave the system), the others solve (H + lambda diag|H|) d = -g; the clipped
     trial is taken if the value does not increase (lambda /= 3), otherwise the point is kept
     (lambda *= 10). Without the projection, a coupled step clipped at a bound stops where the
-    full Newton step has no component along the free directions, not at their minimum."""
+    full Newton step has no component along the free directions, not at their minimum.
+    ``mask`` (1: free, 0: held at x0; may be traced) holds components the same way."""
     value_and_grad = jax.value_and_grad(objective)
     hessian = jax.hessian(objective)
     eye = jnp.eye(x0.shape[0])
@@ -278,6 +279,8 @@ def damped_newton(objective, x0, lower, upper, n_steps: int):
         x, f, damping = carry
         _, g = value_and_grad(x)
         held = ((x <= lower) & (g > 0)) | ((x >= upper) & (g < 0))
+        if mask is not None:
+            held = held | (mask == 0)
         free = ~held
         h = jnp.where(free[:, None] & free[None, :], hessian(x), 0.0) + jnp.diag(held * 1.0)
         g = jnp.where(free, g, 0.0)

@@ -10,6 +10,9 @@ squared of each (units of (1e-10 mu_B)^2):
 - :class:`FlavourMoments` (paper 004 Eqs. 6-11): mu_b^2 = sum_alpha P_{b->alpha} mu_alpha^2.
 - :class:`EffectiveMoment`: one moment mu shared by every beam (what a single-experiment
   "mu_nu" limit means).
+- :class:`WithOscillation`: either moment model with the mixing angles theta12, theta13,
+  theta23 and delta_CP as further parameters (defaults: the wrapped model's values), so a fit
+  can profile them under the constraints of :data:`NUFIT_60_NO` (added by the limit call).
 
 Beam labels: "numu", "nue", "numubar", "nuebar" (short baseline: pure flavour, coherent
 helicity state); "nue_solar" (paper 004's energy-independent composition, Eqs. 8-11); or a
@@ -23,6 +26,7 @@ missing names take their default (0: no moment, zero phase).
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -30,7 +34,8 @@ import jax.numpy as jnp
 from .. import moments
 from ..effective_moments import SHORT_BASELINE_COMPOSITION, TMM_BEAM_PRESETS, solar_flavour_composition
 
-__all__ = ["EffectiveMoment", "FlavourMoments", "MassStateBeam", "TransitionMoments",
+__all__ = ["EffectiveMoment", "FlavourMoments", "MassStateBeam", "NUFIT_60_NO",
+           "NUFIT_60_NO_SIGMA", "OSCILLATION_PARAMETERS", "TransitionMoments", "WithOscillation",
            "check_parameters", "channel_mu2s"]
 
 
@@ -116,6 +121,62 @@ class EffectiveMoment:
     def mu2(self, theta, beams):
         p = check_parameters(theta, self.parameters, "effective-moment")
         return jnp.full((len(beams),), p["mu"] ** 2)
+
+
+#: Mixing parameters a :class:`WithOscillation` model adds (radians).
+OSCILLATION_PARAMETERS = ("theta12", "theta13", "theta23", "delta_cp")
+
+#: NuFIT 6.0 (2024), normal ordering, with the Super-Kamiokande and IceCube atmospheric chi^2
+#: tables: I. Esteban et al., JHEP 12 (2024) 216, arXiv:2410.05380, table of www.nu-fit.org
+#: (v6.0, node/294): theta12 = 33.68 +0.73 -0.70 deg, theta13 = 8.56 +-0.11 deg,
+#: theta23 = 43.3 +1.0 -0.8 deg, delta_CP = 212 +26 -41 deg, Delta m^2_21 = 7.49e-5 eV^2,
+#: Delta m^2_31 = 2.513e-3 eV^2 (best fit +- 1 sigma).
+NUFIT_60_NO = moments.OscillationParameters(
+    s12sq=math.sin(math.radians(33.68)) ** 2, s13sq=math.sin(math.radians(8.56)) ** 2,
+    s23sq=math.sin(math.radians(43.3)) ** 2, delta_cp=math.radians(212.0), dm21sq=7.49e-5,
+    dm31sq=2.513e-3)
+
+#: Gaussian widths of the NuFIT 6.0 NO angles (radians): the mean of the upper and lower
+#: 1 sigma errors quoted with :data:`NUFIT_60_NO`.
+NUFIT_60_NO_SIGMA = {"theta12": math.radians(0.715), "theta13": math.radians(0.11),
+                     "theta23": math.radians(0.9), "delta_cp": math.radians(33.5)}
+
+
+def _angles(osc) -> dict:
+    """(theta12, theta13, theta23, delta_cp) in radians from the sin^2 fields of ``osc``."""
+    return {"theta12": math.asin(math.sqrt(osc.s12sq)), "theta13": math.asin(math.sqrt(osc.s13sq)),
+            "theta23": math.asin(math.sqrt(osc.s23sq)), "delta_cp": float(osc.delta_cp)}
+
+
+@dataclasses.dataclass(frozen=True)
+class WithOscillation:
+    """``inner`` (:class:`TransitionMoments` or :class:`FlavourMoments`) with the mixing as
+    parameters: theta -> ``inner.mu2`` evaluated with sin^2 theta_ij = sin^2(theta_ij) and
+    delta_CP from theta (missing ones at ``inner.osc``, see :attr:`defaults`)."""
+
+    inner: TransitionMoments | FlavourMoments
+
+    @property
+    def parameters(self) -> tuple:
+        return tuple(self.inner.parameters) + OSCILLATION_PARAMETERS
+
+    @property
+    def defaults(self) -> dict:
+        """Values of the parameters missing from theta: moments and phases 0, the mixing of
+        the wrapped model."""
+        return {**{k: 0.0 for k in self.inner.parameters}, **_angles(self.inner.osc)}
+
+    def mu2(self, theta, beams):
+        unknown = sorted(set(theta) - set(self.parameters))
+        if unknown:
+            raise KeyError(f"unknown parameter(s) {unknown} for the oscillation-profiled "
+                           f"model; known: {list(self.parameters)}")
+        p = {k: jnp.asarray(theta.get(k, v), dtype=jnp.float64) for k, v in self.defaults.items()}
+        osc = self.inner.osc._replace(
+            s12sq=jnp.sin(p["theta12"]) ** 2, s13sq=jnp.sin(p["theta13"]) ** 2,
+            s23sq=jnp.sin(p["theta23"]) ** 2, delta_cp=p["delta_cp"])
+        inner = dataclasses.replace(self.inner, osc=osc)
+        return inner.mu2({k: p[k] for k in self.inner.parameters}, beams)
 
 
 def channel_mu2s(measurement, model, theta) -> list:

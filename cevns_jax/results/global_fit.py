@@ -2,34 +2,56 @@
 
 The real-data measurements (each an analysis of :mod:`cevns_jax.analyses`) are prefixed with
 their name and added (:meth:`~cevns_jax.likelihood.Measurement.__add__`): the physics
-parameters are shared, every experiment keeps its own nuisances. Limits at 90% C.L.:
+parameters are shared, every experiment keeps its own nuisances. Limits at 90% C.L. on the
+transition moments |Lambda_i| (paper 000) and the flavour moments mu_alpha (paper 004):
 
-- ``wilks``: Delta(-2 ln L) = 2.71 from the minimum over the parameter >= 0
-  (:func:`cevns_jax.inference.profile_likelihood.upper_limit`); for the transition moments
-  the phases xi1, xi3 are profiled on a grid (the worst case over them);
-- ``toys``: the Feldman-Cousins construction of :mod:`cevns_jax.inference.toys` with the
-  phases at zero (reactor and solar beams do not depend on them; only the SNS beams do).
+- ``wilks``: Delta(-2 ln L) = 2.71 from the minimum over the parameter >= 0, the other
+  moments 0 (:func:`cevns_jax.inference.profile_grid.upper_limits`; the parts are profiled
+  separately and summed, which is exact with the physics parameters held). With one
+  modulus non-zero the phases xi1, xi3 only change the overall phase of Lambda: mu_eff^2 of
+  every beam (paper 000 Eqs. 5, 9, 38) and so these limits do not depend on them;
+- ``toys``: the Feldman-Cousins construction of :mod:`cevns_jax.inference.toys` (phases 0,
+  which by the same argument is no restriction);
+- ``wilks, other moduli profiled``: the other two moduli profiled (>= 0) in the joint fit,
+  where the phases matter; profiled on a grid of (xi1, xi3), and the limit at the most and
+  least favourable grid point (``best phases`` / ``worst phases``);
+- ``wilks, mixing profiled``: theta12, theta13, theta23, delta_CP profiled with the Gaussian
+  constraints of NuFIT 6.0 NO (:data:`~cevns_jax.likelihood.physics_model.NUFIT_60_NO`)
+  against the same fit with the mixing held at the NuFIT central values.
 
-Each row names the data sets it combines; :func:`world_table` puts every data set alone and
-the combination side by side with the published limits.
+The last two need the joint fit of all nuisances (the physics parameters couple the data
+sets) and run in the full mode only; ``quick`` gives the first two (toys at two points around
+the Wilks limit, 32 toys each: a CI-sized check, biased a few per cent low by the linear
+interpolation between the points).
+
+:func:`regions` gives the 90% C.L. regions (Delta(-2 ln L) = 4.61, two parameters) of
+paper 000 Figs. 4-7 and in mu_e-mu_mu, for the combination and COHERENT CsI + LAr alone;
+:func:`write_regions` writes them as JSON, CSV and a figure.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
 import importlib
+import json
+import math
 import operator
+import os
 
 import jax
 import numpy as np
 
 from ..inference import toys as toy_engine
-from ..inference.profile_likelihood import upper_limit
-from ..likelihood.physics_model import EffectiveMoment, FlavourMoments, TransitionMoments
+from ..inference.profile_grid import evaluate_points, held_nuisances, region_2d, upper_limits
+from ..likelihood.physics_model import (NUFIT_60_NO, NUFIT_60_NO_SIGMA, OSCILLATION_PARAMETERS,
+                                        EffectiveMoment, FlavourMoments, TransitionMoments,
+                                        WithOscillation)
 from ..precision import require_x64
 from .published import attach, world_rows
 
-__all__ = ["REAL_DATA", "combined_measurement", "data_results", "limit", "world_table"]
+__all__ = ["REAL_DATA", "combined_measurement", "data_results", "limits", "measurements",
+           "phase_grid", "regions", "world_table", "write_regions"]
 
 #: Real-data analyses: name -> "module:function" returning its Measurement (``quick`` flag).
 REAL_DATA = {
@@ -39,12 +61,17 @@ REAL_DATA = {
     "xenonnt_8b": "cevns_jax.results.xenonnt_8b:build_measurement",
     "xenonnt_er2022": "cevns_jax.results.xenonnt_er2022:build_measurement",
 }
+COHERENT = ("coherent_csi2021", "coherent_lar2020")
+MODULI = ("lambda1", "lambda2", "lambda3")
+FLAVOURS = ("mu_e", "mu_mu", "mu_tau")
+REFERENCE = "this work: combined fit of the listed real data sets"
+#: 2-D regions: (x, y, model kind, profiled others).
+PLANES = (("lambda1", "lambda2", "tmm"), ("lambda1", "lambda3", "tmm"),
+          ("lambda2", "lambda3", "tmm"), ("mu_e", "mu_mu", "flavour"))
 
-#: Parameters reported: (name, model, search upper end in 1e-10 mu_B).
-PARAMETERS = (("lambda1", "tmm"), ("lambda2", "tmm"), ("lambda3", "tmm"),
-              ("mu_e", "flavour"), ("mu_mu", "flavour"), ("mu_tau", "flavour"))
+
 def phase_grid(n: int) -> dict:
-    """n x n points of (xi1, xi3) on [0, 2 pi) for profiling the phases."""
+    """n x n points of (xi1, xi3) on [0, 2 pi)."""
     axis = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
     return {"xi1": axis, "xi3": axis}
 
@@ -63,73 +90,221 @@ def measurements(names=None, quick: bool = False) -> dict:
     return {n: _builder(n)(quick=quick) for n in names}
 
 
+def prefixed_parts(parts: dict) -> tuple:
+    """The measurements with their nuisances prefixed by their names (no shared nuisance)."""
+    return tuple(m.prefixed(n) for n, m in parts.items())
+
+
 def combined_measurement(parts: dict):
     """The sum of the measurements, each with its nuisances prefixed by its name."""
-    return functools.reduce(operator.add, [m.prefixed(n) for n, m in parts.items()])
+    return functools.reduce(operator.add, prefixed_parts(parts))
 
 
-def _model(kind):
-    return TransitionMoments() if kind == "tmm" else FlavourMoments()
+def _kind(name):
+    if name in MODULI:
+        return "tmm"
+    if name in FLAVOURS:
+        return "flavour"
+    raise KeyError(f"unknown parameter {name!r}; known: {MODULI + FLAVOURS}")
 
 
-def limit(measurement, name: str, kind: str, *, method: str = "wilks", upper: float = 100.0,
-          n_toys: int = 1000, n_points: int = 12, key=None, n_phases: int = 8):
-    """90% C.L. upper limit on ``name`` ([1e-10 mu_B]); NaN with no sensitivity. Wilks limits
-    on transition moments take the worst case over an ``n_phases`` x ``n_phases`` grid of
-    (xi1, xi3); toys hold the phases at zero."""
+def _wilks(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
+    """{name: GridLimit} (Wilks, other moments 0), tmm and flavour parameters alike."""
+    out = {}
+    for kind in ("tmm", "flavour"):
+        chosen = [n for n in names if _kind(n) == kind]
+        if chosen:
+            model = TransitionMoments() if kind == "tmm" else FlavourMoments()
+            out.update(upper_limits(parts, model, chosen, upper=upper, **kwargs))
+    return out
+
+
+def limits(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
+    """{name: Wilks 90% C.L. upper limit} with the other moments 0; ``parts`` a Measurement
+    or a tuple of parts without shared nuisances (profiled separately and summed)."""
     require_x64()
-    model = _model(kind)
-    grid = phase_grid(n_phases) if kind == "tmm" else None
-    wilks = upper_limit(measurement, model, name, upper=upper, profile_grid=grid)
-    if method == "wilks" or not wilks.valid:
-        return wilks.value
-    if method != "toys":
-        raise ValueError(f"method must be 'wilks' or 'toys', got {method!r}")
-    x_points = np.linspace(0.25, 1.5, n_points) * wilks.value
+    return {k: r.value for k, r in _wilks(parts, names, upper=upper, **kwargs).items()}
+
+
+def phase_limits(combined, *, n_phases: int, upper: float = 1.0, **kwargs) -> dict:
+    """{lambda_i: GridLimit} with the other two moduli profiled in [0, 10 upper] and the
+    phases on an n_phases x n_phases grid (profiled, and held at each point)."""
+    require_x64()
+    free = {k: (0.0, 10.0 * upper) for k in MODULI}
+    return upper_limits(combined, TransitionMoments(), list(MODULI), grid=phase_grid(n_phases),
+                        others_free=free, upper=upper, **kwargs)
+
+
+def oscillation_limits(combined, *, profiled: bool, upper: float = 1.0, **kwargs) -> dict:
+    """{lambda_i: limit} (other moments 0) with the mixing at the NuFIT 6.0 NO central values
+    (``profiled`` False) or profiled within +-5 sigma under their Gaussian constraints."""
+    require_x64()
+    model = WithOscillation(TransitionMoments(osc=NUFIT_60_NO))
+    centre = model.defaults
+    priors = {k: (centre[k], NUFIT_60_NO_SIGMA[k]) for k in OSCILLATION_PARAMETERS}
+    free = ({k: (centre[k] - 5 * s, centre[k] + 5 * s) for k, (_, s) in priors.items()}
+            if profiled else None)
+    found = upper_limits(combined, model, list(MODULI), others_free=free, priors=priors,
+                         upper=upper, **kwargs)
+    return {k: r.value for k, r in found.items()}
+
+
+def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None) -> float:
+    """Feldman-Cousins 90% C.L. upper limit from toys at ``factors`` x the Wilks limit
+    ``wilks`` (a GridLimit; other moments and phases 0); NaN without a Wilks limit. t_obs and
+    the nuisances the toys are generated with come from the held profile of the parts."""
+    if not math.isfinite(wilks.value):
+        return math.nan
+    name = wilks.name
+    model = TransitionMoments() if _kind(name) == "tmm" else FlavourMoments()
+    x_points = np.asarray(factors, dtype=float) * wilks.value
+    t_obs = evaluate_points(pieces, model, {name: x_points}) - wilks.twice_nll_min
+    nu_true = [held_nuisances(pieces, model, {name: x}) for x in x_points]
     result = toy_engine.neyman_upper_limit(
-        measurement, model, name, x_points, n_toys=n_toys,
+        combined, model, name, x_points, n_toys=n_toys,
         key=jax.random.PRNGKey(0) if key is None else key, batch_size=n_toys,
-        upper=3.0 * x_points[-1], n_steps=20)
+        upper=3.0 * x_points[-1], n_steps=20, t_observed=np.maximum(t_obs, 0.0),
+        nu_true=nu_true)
     return result.value
 
 
-def _row(analysis, quantity, computed, method, published=None, reference=""):
-    return dict(analysis=analysis, quantity=quantity, computed=float(computed),
+def _quantity(name):
+    return f"limit_{name.replace('mu_', 'mu_nu')}"
+
+
+def _row(analysis, name, computed, method, published=None, reference=REFERENCE):
+    return dict(analysis=analysis, quantity=_quantity(name), computed=float(computed),
                 uncertainty=None, published=published, unit="1e-10 mu_B", method=method,
                 reference=reference)
 
 
-#: Single data sets whose limits are also given from toys: (data set, parameter).
+#: Single data sets whose limits are also given from toys, beside Wilks: (data set, parameter).
 TOYS_ALONE = (("coherent_csi2021", "mu_mu"), ("xenonnt_er2022", "mu_e"))
 
 
+def _settings(quick):
+    """Quick: a CI-sized run (toys at two points around the Wilks limit, no phase or mixing
+    scans); full: the tables of the README."""
+    if quick:
+        return dict(n_toys=32, factors=(0.6, 1.1), n_phases=0, n_coarse=14)
+    return dict(n_toys=1000, factors=np.linspace(0.25, 1.5, 12), n_phases=6, n_coarse=24)
+
+
 def data_results(quick: bool = False, names=None) -> list[dict]:
-    """Rows ``global`` x ``limit_<parameter>`` with methods ``wilks`` and ``toys``, and the
-    Wilks-vs-toys comparison for the single data sets of :data:`TOYS_ALONE`."""
+    """Rows of the results contract: each data set alone (Wilks), the combination (``global``:
+    Wilks and toys) and, in the full run, the phase best/worst case with the other moduli
+    profiled and the transition-moment limits with the mixing fixed and profiled (module
+    docstring)."""
+    require_x64()
+    cfg = _settings(quick)
     parts = measurements(names, quick)
-    combined = combined_measurement(parts)
+    pieces = prefixed_parts(parts)
+    combined = functools.reduce(operator.add, pieces)
     label = "+".join(parts)
+    everything = list(MODULI + FLAVOURS)
     rows = []
-    for data_set, name in TOYS_ALONE:
-        if data_set not in parts:
-            continue
-        alone = parts[data_set].prefixed(data_set)
-        for method in ("wilks", "toys"):
-            value = limit(alone, name, "flavour", method=method, n_toys=200 if quick else 1000,
-                          n_points=6 if quick else 12)
-            rows.append(_row(data_set, f"limit_{name.replace('mu_', 'mu_nu')}", value,
-                             f"{method}, 90% CL, this data set alone, other moments 0"))
-    for name, kind in PARAMETERS:
-        for method in ("wilks", "toys"):
-            value = limit(combined, name, kind, method=method,
-                          n_toys=64 if quick else 1000, n_points=4 if quick else 12,
-                          n_phases=3 if quick else 8)
-            quantity = f"limit_{name}" if kind == "tmm" else f"limit_{name.replace('mu_', 'mu_nu')}"
-            rows.append(_row("global", quantity, value,
-                             f"{method}, 90% CL, combined {label}"
-                             + (", phases profiled" if kind == "tmm" and method == "wilks"
-                                else ", phases 0" if kind == "tmm" else "")))
+    for (name, _), piece in zip(parts.items(), pieces):
+        alone = _wilks(piece, everything, upper=100.0, n_coarse=cfg["n_coarse"])
+        rows.extend(_row(name, k, r.value, "wilks, 90% CL, this data set alone, other moments 0")
+                    for k, r in alone.items())
+        for k in (k for data_set, k in TOYS_ALONE if data_set == name):
+            toys = toy_limit(piece, (piece,), alone[k], n_toys=cfg["n_toys"],
+                             factors=cfg["factors"])
+            rows.append(_row(name, k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point, "
+                                            f"{len(cfg['factors'])} points), 90% CL, this data "
+                                            "set alone, other moments 0"))
+    wilks = _wilks(pieces, everything, upper=10.0, n_coarse=cfg["n_coarse"])
+    for k in everything:
+        rows.append(_row("global", k, wilks[k].value, f"wilks, 90% CL, combined {label}, "
+                                                      "other moments 0 (phases irrelevant)"))
+        toys = toy_limit(combined, pieces, wilks[k], n_toys=cfg["n_toys"],
+                         factors=cfg["factors"])
+        rows.append(_row("global", k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point,"
+                                            f" {len(cfg['factors'])} points), 90% CL, combined "
+                                            f"{label}, other moments and phases 0"))
+    if cfg["n_phases"]:
+        rows.extend(_extra_rows(combined, label, cfg))
     return attach(rows)
+
+
+def _extra_rows(combined, label, cfg) -> list[dict]:
+    """Phase best/worst case (other moduli profiled) and mixing fixed vs profiled."""
+    rows = []
+    for k, r in phase_limits(combined, n_phases=cfg["n_phases"],
+                             n_coarse=cfg["n_coarse"]).items():
+        common = f"wilks, 90% CL, combined {label}, other moduli profiled"
+        rows.append(_row("global", k, r.value, f"{common}, phases profiled "
+                                               f"({cfg['n_phases']}x{cfg['n_phases']} grid)"))
+        for which, pick in (("best", np.nanargmin), ("worst", np.nanargmax)):
+            i = int(pick(r.per_point))
+            xi1, xi3 = (float(v) for v in r.grid_points[i])
+            rows.append(_row("global", k, r.per_point[i], f"{common}, {which} phases "
+                                                          f"(xi1, xi3) = ({xi1:.3f}, {xi3:.3f})"))
+    for profiled in (False, True):
+        osc = oscillation_limits(combined, profiled=profiled, n_coarse=cfg["n_coarse"])
+        how = "profiled with NuFIT 6.0 NO constraints" if profiled else "fixed at NuFIT 6.0 NO"
+        rows.extend(_row("global", k, v, f"wilks, 90% CL, combined {label}, other moments 0, "
+                                         f"mixing {how}") for k, v in osc.items())
+    return rows
+
+
+def regions(quick: bool = False, names=None, n_grid: int | None = None) -> dict:
+    """90% C.L. regions (Delta(-2 ln L) <= 4.61): {data label: {"x/y": {"x": values,
+    "y": values, "delta": [[...]]}}} for the combination of ``names`` (all by default) and
+    for COHERENT CsI + LAr, the remaining moduli profiled (>= 0) and the phases profiled on a
+    grid; mu_tau profiled in the mu_e-mu_mu plane."""
+    require_x64()
+    n = n_grid or (9 if quick else 25)
+    n_phases = 2 if quick else 4
+    parts = measurements(names, quick)
+    sets = {"+".join(parts): parts}
+    coherent = {k: v for k, v in parts.items() if k in COHERENT}
+    if len(coherent) == len(COHERENT) and len(parts) > len(coherent):
+        sets["+".join(COHERENT)] = coherent
+    out = {}
+    for label, chosen in sets.items():
+        pieces = prefixed_parts(chosen)
+        combined = functools.reduce(operator.add, pieces)
+        # axes to 2.5 x the larger single-parameter limit (other moments 0) of the plane
+        one_d = limits(pieces, sorted({p for plane in PLANES for p in plane[:2]}), upper=100.0,
+                       n_coarse=12, rtol=1e-3)
+        out[label] = {}
+        for x, y, kind in PLANES:
+            axis = np.linspace(0.0, 2.5 * np.nanmax([one_d[x], one_d[y], 1e-3]), n)
+            if kind == "tmm":
+                model, grid = TransitionMoments(), phase_grid(n_phases)
+                free = {k: (0.0, 10.0 * axis[-1]) for k in MODULI if k not in (x, y)}
+            else:
+                model, grid, free = FlavourMoments(), None, {"mu_tau": (0.0, 10.0 * axis[-1])}
+            delta = region_2d(combined, model, x, axis, y, axis, grid=grid, free=free)
+            out[label][f"{x}/{y}"] = {"x": axis.tolist(), "y": axis.tolist(),
+                                      "delta": delta.tolist()}
+    return out
+
+
+def write_regions(output: str, quick: bool = False, names=None) -> list[str]:
+    """regions.json, regions.csv (label, plane, x, y, delta) and regions.png in ``output``."""
+    import matplotlib.pyplot as plt
+
+    from ..plots.world import regions_figure
+
+    found = regions(quick, names)
+    os.makedirs(output, exist_ok=True)
+    paths = [os.path.join(output, f) for f in ("regions.json", "regions.csv", "regions.png")]
+    with open(paths[0], "w") as handle:
+        json.dump({"level": 4.61, "unit": "1e-10 mu_B", "regions": found}, handle)
+    with open(paths[1], "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["data", "plane", "x", "y", "delta_twice_nll"])
+        for label, planes in found.items():
+            for plane, r in planes.items():
+                for i, xv in enumerate(r["x"]):
+                    for j, yv in enumerate(r["y"]):
+                        writer.writerow([label, plane, xv, yv, r["delta"][i][j]])
+    fig = regions_figure(found)
+    fig.savefig(paths[2], dpi=120)
+    plt.close(fig)
+    return paths
 
 
 def world_table(quick: bool = False, names=None) -> list[dict]:
@@ -140,8 +315,9 @@ def world_table(quick: bool = False, names=None) -> list[dict]:
     parts = measurements(names, quick)
     rows = []
     for name, m in parts.items():
-        value = upper_limit(m.prefixed(name), EffectiveMoment(), "mu", upper=100.0).value
+        value = upper_limits(m.prefixed(name), EffectiveMoment(), ["mu"], upper=100.0)["mu"].value
         module = importlib.import_module(REAL_DATA[name].partition(":")[0])
-        rows.append(_row(name, "limit_mu_eff", value, "wilks, 90% CL", None,
-                         getattr(module, "REFERENCE", "")))
+        rows.append(dict(analysis=name, quantity="limit_mu_eff", computed=float(value),
+                         uncertainty=None, published=None, unit="1e-10 mu_B",
+                         method="wilks, 90% CL", reference=getattr(module, "REFERENCE", "")))
     return attach(rows) + world_rows()
