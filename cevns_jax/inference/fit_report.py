@@ -204,17 +204,22 @@ def _mu2s(measurement, model, thetas, size):
             for c in range(len(measurement.channels))]
 
 
+def _check_profiled(measurement, given, what, fixed_reason):
+    """KeyError for names that are no nuisance, ValueError for fixed ones (``fixed_reason``)."""
+    unknown = sorted(set(given) - set(measurement.nuisance_names))
+    if unknown:
+        raise KeyError(f"{what} unknown nuisance(s) {unknown}; known: "
+                       f"{list(measurement.nuisance_names)}")
+    fixed = sorted(set(given) - set(measurement.profiled_names))
+    if fixed:
+        raise ValueError(f"{what} fixed nuisance(s) {fixed}: {fixed_reason}")
+
+
 def _held(measurement, hold):
     """(mask, values) over the profiled nuisances for ``hold`` = {name: value}."""
     names = measurement.profiled_names
     hold = dict(hold or {})
-    unknown = sorted(set(hold) - set(measurement.nuisance_names))
-    if unknown:
-        raise KeyError(f"hold names unknown nuisance(s) {unknown}; known: "
-                       f"{list(measurement.nuisance_names)}")
-    fixed = sorted(set(hold) - set(names))
-    if fixed:
-        raise ValueError(f"hold names fixed nuisance(s) {fixed}: only profiled ones can be held")
+    _check_profiled(measurement, hold, "hold names", "only profiled ones can be held")
     lower, upper = _bounds(measurement)
     mask = np.array([k in hold for k in names], dtype=bool)
     nominal = measurement.nominal_nuisances()
@@ -230,14 +235,9 @@ def _start_vectors(measurement, starts, mask, values):
     nominal = measurement.nominal_nuisances()
     vectors = []
     for start in starts:
-        unknown = sorted(set(start) - set(measurement.nuisance_names))
-        if unknown:
-            raise KeyError(f"start names unknown nuisance(s) {unknown}; known: "
-                           f"{list(measurement.nuisance_names)}")
-        fixed = sorted(set(start) - set(names))
-        if fixed:
-            raise ValueError(f"start sets fixed nuisance(s) {fixed}: fixed nuisances stay at "
-                             "their nominal value (change it with with_treatment/nominal)")
+        _check_profiled(measurement, start, "start sets",
+                        "fixed nuisances stay at their nominal value (change it with "
+                        "with_treatment/nominal)")
         vectors.append([float(start.get(k, nominal[k])) for k in names])
     vectors = np.array(vectors, dtype=float).reshape(len(starts), len(names))
     return np.where(mask, values, vectors)
