@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -129,6 +130,27 @@ def check_writable_file(path: str, option: str) -> str:
     if os.path.isdir(path):
         raise UserError(f"{option} {path!r} is a folder; give a file name")
     return path
+
+
+def jsonable(value):
+    """``value`` with named tuples, dataclasses and NumPy scalars/arrays as JSON types."""
+    import numpy as np
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
 
 
 def compilation_cache_dir(option, environ=None) -> str | None:

@@ -14,22 +14,11 @@ import json
 import os
 import time
 
-import numpy as np
 
-from .common import UserError, add_parser, prepare_output, stderr
+from .common import UserError, add_parser, jsonable, prepare_output, stderr
 
 QUENCHING = ("lindhard", "modified_lindhard", "fef", "ybe")
 BINDING = ("stepping", "free")
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (np.ndarray, list, tuple)):
-        return [_jsonable(v) for v in np.asarray(value).tolist()]
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    return value
 
 
 def run(args) -> int:
@@ -58,7 +47,7 @@ def run(args) -> int:
            **summary}
     path_json = os.path.join(args.output, "dresden2.json")
     with open(path_json, "w") as handle:
-        json.dump(_jsonable(out), handle, indent=2)
+        json.dump(jsonable(out), handle, indent=2)
     s, lim = summary["strength"], summary["limits_mu_nuebar"]
     print(f"CEvNS strength {s['strength']:.3f} (68%: {s['lower']:.3f}-{s['upper']:.3f}), "
           f"Z = {s['z']:.2f}")

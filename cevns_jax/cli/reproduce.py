@@ -10,39 +10,17 @@ and from paper 004 ``DIR/solar.csv``, ``DIR/cdex10_asimov_spectrum.csv`` and
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime
 import json
 import os
 import sys
 import time
 
-from .common import add_parser, prepare_output
+from .common import add_parser, jsonable, prepare_output
 
 
 #: Unit of every limit in ``table2.csv`` and ``results.json``.
 LIMIT_UNIT = "1e-10 mu_B"
-
-
-def jsonable(value):
-    """``value`` with named tuples, dataclasses and NumPy scalars/arrays as JSON types."""
-    import numpy as np
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {k: jsonable(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot write {type(value).__name__} {value!r} as JSON")
 
 
 def paper000_options(options) -> dict:
