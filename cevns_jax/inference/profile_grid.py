@@ -27,7 +27,6 @@ structure for all models.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from functools import partial
 
@@ -38,6 +37,7 @@ import numpy as np
 from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
+from .profile_likelihood import product_grid
 
 __all__ = ["GridLimit", "evaluate_points", "held_nuisances", "region_2d", "upper_limits"]
 
@@ -190,14 +190,6 @@ def held_nuisances(measurement, model, point: dict, *, chunk: int = 64,
     return out
 
 
-def _grid(grid):
-    if not grid:
-        return (), np.zeros((1, 0))
-    names = tuple(sorted(grid))
-    axes = [np.asarray(grid[k], dtype=float).ravel() for k in names]
-    return names, np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(names))
-
-
 @dataclasses.dataclass(frozen=True)
 class GridLimit:
     """Upper limit on ``name`` with the grid parameters profiled (``value``) and with each
@@ -250,7 +242,7 @@ def upper_limits(measurement, model, names, *, grid=None, others_free=None, prio
     clash = set(names + list(others_free)) & set(grid or {})
     if clash:
         raise ValueError(f"parameter(s) {sorted(clash)} both scanned and on the grid")
-    grid_names, grid_points = _grid(grid)
+    grid_names, grid_points = product_grid(grid)
     n_g = grid_points.shape[0]
     defaults = _defaults(model)
 
@@ -360,7 +352,7 @@ def region_2d(measurement, model, x_name: str, xs, y_name: str, ys, *, grid=None
     Delta <= 4.61."""
     require_x64()
     _check_names(model, [x_name, y_name] + list(grid or {}), "parameter(s)")
-    grid_names, grid_points = _grid(grid)
+    grid_names, grid_points = product_grid(grid)
     xs, ys = np.asarray(xs, dtype=float).ravel(), np.asarray(ys, dtype=float).ravel()
     xx, yy, gg = np.meshgrid(xs, ys, np.arange(grid_points.shape[0]), indexing="ij")
     pts = {x_name: xx.ravel(), y_name: yy.ravel()}

@@ -90,14 +90,14 @@ def _curve(measurement, model, base, direction, xs, grid_names, grid_points, n_s
     return jax.vmap(at)(xs)
 
 
-def _grid(profile_grid):
-    """(names, points) of the product grid over ``profile_grid`` = {name: values}."""
-    if not profile_grid:
-        return (), jnp.zeros((1, 0))
-    names = tuple(sorted(profile_grid))
-    axes = [np.asarray(profile_grid[n], dtype=float).ravel() for n in names]
-    points = np.array(list(itertools.product(*axes)), dtype=float)
-    return names, jnp.asarray(points)
+def product_grid(grid):
+    """(names, points): the product grid over ``grid`` = {name: values}, points of shape
+    (n_points, n_names); one empty point for no grid."""
+    if not grid:
+        return (), np.zeros((1, 0))
+    names = tuple(sorted(grid))
+    axes = [np.asarray(grid[n], dtype=float).ravel() for n in names]
+    return names, np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(names))
 
 
 def _fixed(model, fixed, name, profile_grid):
@@ -125,11 +125,10 @@ def curve(measurement, model, name: str, xs, *, fixed=None, profile_grid=None,
     (missing ones at 0)."""
     require_x64()
     base, direction = _fixed(model, fixed, name, profile_grid)
-    grid_names, grid_points = _grid(profile_grid)
+    grid_names, grid_points = product_grid(profile_grid)
     xs = jnp.atleast_1d(jnp.asarray(xs, dtype=jnp.float64))
     return np.asarray(_curve(measurement.canonical(), model, base, direction, xs, grid_names,
-                             grid_points,
-                             n_steps))
+                             jnp.asarray(grid_points), n_steps))
 
 
 @dataclasses.dataclass(frozen=True)
