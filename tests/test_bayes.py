@@ -23,7 +23,7 @@ from scipy import stats
 
 from cevns_jax import likelihood as L
 from cevns_jax.inference import bayes as B
-from cevns_jax.inference import profile_likelihood as pl
+from cevns_jax.inference import profile_grid as pg
 from cevns_jax.inference.bayes.io import load_result, save_result
 from cevns_jax.inference.bayes.model import _PRIOR_CODES, _moduli_from_unit, _unit_from_moduli
 from cevns_jax.inference.bayes.problem import _bounded, _mu2, _theta_from
@@ -278,10 +278,10 @@ def test_counting_posterior_matches_the_closed_form(toy_result):
 def test_new_data_reuses_the_compiled_model(toy_problem, toy_result):
     """A second posterior with new observed counts traces nothing (neither the numpyro model
     nor the start point's profiled -2 ln L) and follows the data."""
-    traces = (B.TRACE_COUNT["model"], pl.TRACE_COUNT["evaluate"])
+    traces = (B.TRACE_COUNT["model"], dict(pg.TRACE_COUNT))
     new = replace(toy_problem, measurements=(_counting(12.0),))
     again = B.sample_posterior(new, jax.random.key(11), **_SETTINGS)
-    assert (B.TRACE_COUNT["model"], pl.TRACE_COUNT["evaluate"]) == traces
+    assert (B.TRACE_COUNT["model"], dict(pg.TRACE_COUNT)) == traces
     assert again.timing["compile_cached"]
     # the median follows the new count (closed form at n = 12), to 4 Monte Carlo errors
     lim = B.credible_upper_limits(again, 0.5)["mu_e"]

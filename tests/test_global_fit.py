@@ -8,10 +8,10 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from scipy import optimize
 
 from cevns_jax import moments
 from cevns_jax.inference import profile_grid as pg
-from cevns_jax.inference.profile_likelihood import upper_limit
 from cevns_jax.likelihood.counting import binned_poisson_measurement
 from cevns_jax.likelihood.measurement import Channel, Components, Measurement, damped_newton
 from cevns_jax.likelihood.physics_model import (NUFIT_60_NO, FlavourMoments, MassStateBeam,
@@ -55,15 +55,53 @@ def test_limit_matches_closed_form_without_nuisances():
     assert found.value == pytest.approx(closed, rel=1e-9)   # bracket to 1e-10, then secant
 
 
-def test_limit_matches_brent_path_with_nuisance(binned):
-    """Same limit as profile_likelihood.upper_limit (scalar Brent on the profile kernel):
-    two different root finders and two different Newton set-ups (joint masked vs nuisances
-    only); 1e-7 relative is the convergence of 30 damped Newton steps in -2 ln L."""
+def test_limit_matches_brent_with_nuisance(binned):
+    """Same limit as SciPy's Brent root of Delta(-2 ln L) - 2.71 on the profiled values (an
+    independent root finder; the minimum sits at 0 for these data, checked on a grid first).
+    1e-9 relative: both are converged to 1e-10 in x on the same smooth values."""
+    model = TransitionMoments()
     for name in ("lambda1", "lambda2"):
-        ours = pg.upper_limits(binned, TransitionMoments(), [name], upper=20.0,
-                               rtol=1e-10)[name].value
-        reference = upper_limit(binned, TransitionMoments(), name, upper=20.0).value
-        assert ours == pytest.approx(reference, rel=1e-7)
+        ours = pg.upper_limits(binned, model, [name], upper=20.0, rtol=1e-10)[name]
+        f = lambda x: float(pg.evaluate_points(binned, model, {name: x})[0])
+        grid = pg.evaluate_points(binned, model, {name: np.linspace(0.0, 20.0, 41)})
+        assert np.argmin(grid) == 0 and ours.x_min == 0.0
+        reference = optimize.brentq(lambda x: f(x) - f(0.0) - 2.71, 1e-6, 20.0, xtol=1e-14,
+                                    rtol=1e-12)
+        assert ours.value == pytest.approx(reference, rel=1e-9)
+        assert ours.valid and ours.twice_nll_min == pytest.approx(f(0.0), abs=1e-12)
+
+
+def test_interior_minimum_and_limit_match_scipy():
+    """A count above the SM expectation puts the minimum inside: n = 130, S = 100, E = 4,
+    variance 100, so the Gaussian chi^2 = (30 - 4 mu^2)^2 / 100 has x_min = sqrt(7.5) and
+    Delta = 2.71 at 4 mu^2 = 30 + sqrt(271) (closed form; the zoomed minimum and the
+    multisection to 1e-10 give 1e-9 relative)."""
+    m = gaussian_count(130.0, 100.0, 4.0, 100.0, beam="nue")
+    found = pg.upper_limits(m, FlavourMoments(), ["mu_e"], upper=10.0, rtol=1e-10)["mu_e"]
+    assert found.x_min == pytest.approx(math.sqrt(7.5), rel=1e-6)   # zoom to 1e-6 in x
+    assert found.value == pytest.approx(math.sqrt((30.0 + math.sqrt(271.0)) / 4.0), rel=1e-9)
+
+
+def test_one_point_search_matches_the_batched_one(binned):
+    """chunk=1 (Brent minimum, Illinois regula falsi) and chunk=64 (zoom, multisection) are
+    different searches of the same crossing: 1e-9 relative (both converged to 1e-10)."""
+    m = gaussian_count(130.0, 100.0, 4.0, 100.0, beam="nue")
+    one = pg.upper_limits(m, FlavourMoments(), ["mu_e"], upper=10.0, rtol=1e-10, chunk=1,
+                          n_coarse=8)["mu_e"]
+    assert one.x_min == pytest.approx(math.sqrt(7.5), rel=1e-6)
+    assert one.value == pytest.approx(math.sqrt((30.0 + math.sqrt(271.0)) / 4.0), rel=1e-9)
+    for name in ("lambda1", "lambda3"):
+        batched = pg.upper_limits(binned, TransitionMoments(), [name], upper=20.0,
+                                  rtol=1e-10)[name].value
+        single = pg.upper_limits(binned, TransitionMoments(), [name], upper=20.0, rtol=1e-10,
+                                 chunk=1, n_coarse=12)[name].value
+        assert single == pytest.approx(batched, rel=1e-9)
+
+
+def test_not_reached_and_not_finite_are_reported(binned):
+    """No crossing below the search's upper end gives NaN and says so."""
+    res = pg.upper_limits(binned, TransitionMoments(), ["lambda1"], upper=1e-3)["lambda1"]
+    assert math.isnan(res.value) and not res.valid and "not reached within" in res.status
 
 
 def test_one_kernel_for_new_points_grids_and_bounds(binned):
@@ -164,7 +202,7 @@ def test_bad_input_is_named(binned):
     with pytest.raises(ValueError, match="lower <= upper"):
         pg.evaluate_points(binned, TransitionMoments(), {"lambda1": 1.0},
                            free={"lambda2": (1.0, 0.0)})
-    with pytest.raises(ValueError, match="both scanned and on the grid"):
+    with pytest.raises(ValueError, match="both scanned/profiled and on the grid"):
         pg.upper_limits(binned, TransitionMoments(), ["xi1"], grid={"xi1": [0.0]})
 
 

@@ -25,13 +25,13 @@ def connie():
 def test_fig3_csi_uses_the_table2_statistic(csi):
     table2 = paper000.single_parameter_limits(csi, [("SNS prompt", 0)], OPTIONS)[0]
     asimov = paper000.single_parameter_limits(csi, [("SNS prompt", 0)], OPTIONS, asimov=True)[0]
-    at_one = F._csi_eq34_limit(csi, 1.0, 0, OPTIONS)
-    # both are Brent roots to rtol 1e-10 of the same Eq. (34) measurement
+    at_one = F._csi_eq34_limits(csi, 1.0, OPTIONS)[0]
+    # both are roots to rtol 1e-10 of the same Eq. (34) measurement
     assert at_one == pytest.approx(table2, rel=1e-8)
     assert abs(asimov / table2 - 1) > 0.05     # Eq. 35 Asimov would be a different curve
     # Eq. (34) with data scaled is limited by its 28 % / 25 % normalisations: x100 luminosity
     # moves the limit by a few per cent (the figure docstring quotes the numbers)
-    at_100 = F._csi_eq34_limit(csi, 100.0, 0, OPTIONS)
+    at_100 = F._csi_eq34_limits(csi, 100.0, OPTIONS)[0]
     assert 0.9 < at_100 / at_one < 1.0
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "delta_chi2_profile",
     "is_closed",
     "region_2d",
+    "region_from_map",
     "upper_limit",
 ]
 
@@ -288,21 +289,36 @@ def region_2d(chi2_of_xy: Callable, x_grid, y_grid, level: float = 4.61, *, chi2
     """Delta chi^2 map on a grid and its ``level`` contour (4.61: 90 % C.L., 2 d.o.f.).
 
     Paper 000 Figs. 4-6 (|Lambda_i| - |Lambda_j| planes) and paper 004 Sect. 3. ``chi2_of_xy``
-    maps two scalars to a scalar; ``delta[iy, ix]`` is at (x_grid[ix], y_grid[iy]). Delta chi^2
-    is measured from the grid minimum unless ``chi2_min`` is given. ``closed`` flags each
-    contour line that closes inside the grid; a region reaching the x = 0 or y = 0 axes (moduli
-    at their bound) gives open lines ending on the grid edge.
+    maps two scalars to a scalar; :func:`region_from_map` draws the region.
     """
     require_x64()
-    _check_level(level)
+    x, y = _check_axes(x_grid, y_grid)
+    xx, yy = np.meshgrid(x, y)
+    pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    chi2 = _grid_eval(lambda p: chi2_of_xy(p[0], p[1]), pts, vectorize).reshape(xx.shape)
+    return region_from_map(x, y, chi2, level, chi2_min=chi2_min)
+
+
+def _check_axes(x_grid, y_grid):
     x = np.asarray(x_grid, dtype=float)
     y = np.asarray(y_grid, dtype=float)
     for name, g in (("x_grid", x), ("y_grid", y)):
         if g.ndim != 1 or g.size < 2 or not np.all(np.diff(g) > 0):
             raise ValueError(f"{name} must be 1-D, strictly increasing, >= 2 points; got {g!r}")
-    xx, yy = np.meshgrid(x, y)
-    pts = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    chi2 = _grid_eval(lambda p: chi2_of_xy(p[0], p[1]), pts, vectorize).reshape(xx.shape)
+    return x, y
+
+
+def region_from_map(x_grid, y_grid, chi2, level: float = 4.61, *, chi2_min=None) -> Region2D:
+    """The region of a chi^2 map ``chi2[iy, ix]`` at (x_grid[ix], y_grid[iy]): Delta chi^2 is
+    measured from the grid minimum unless ``chi2_min`` is given. ``closed`` flags each contour
+    line that closes inside the grid; a region reaching the x = 0 or y = 0 axes (moduli at
+    their bound) gives open lines ending on the grid edge."""
+    _check_level(level)
+    x, y = _check_axes(x_grid, y_grid)
+    chi2 = np.asarray(chi2, dtype=float)
+    if chi2.shape != (y.size, x.size):
+        raise ValueError(f"chi2 map must have shape (len(y_grid), len(x_grid)) = "
+                         f"{(y.size, x.size)}, got {chi2.shape}")
     finite = np.isfinite(chi2)
     if not np.any(finite):
         raise ValueError("chi2 is non-finite at every grid point")

@@ -27,19 +27,21 @@ structure for all models.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import optimize
 
 from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
-from .profile_likelihood import product_grid
 
-__all__ = ["GridLimit", "evaluate_points", "held_nuisances", "region_2d", "upper_limits"]
+__all__ = ["UpperLimit", "evaluate_points", "held_nuisances", "product_grid", "region_2d",
+           "upper_limits"]
 
 #: Traces of the point kernel (tests check that new points, grids and bounds do not retrace).
 TRACE_COUNT = {"points": 0, "held": 0}
@@ -156,17 +158,16 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
         penalty = np.sum(np.where(sigmas > 0, ((theta - centres) / np.where(sigmas > 0, sigmas,
                                                                              1.0)) ** 2, 0.0),
                          axis=1)
+    parts = [part.canonical() for part in parts]
     out = []
     for start in range(0, n, chunk):
         rows = np.resize(np.arange(start, min(start + chunk, n)), chunk)
         if held:
-            values = sum(_held_kernel(part.canonical(),
-                                      _mu2s(part.canonical(), model, jnp.asarray(theta[rows])),
-                                      n_steps)[0] for part in parts) + penalty[rows]
+            values = sum(_held_kernel(part, _mu2s(part, model, theta[rows]), n_steps)[0]
+                         for part in parts) + penalty[rows]
         else:
-            values = _kernel(parts[0].canonical(), model, jnp.asarray(theta[rows]),
-                             jnp.asarray(lower[rows]), jnp.asarray(upper[rows]),
-                             jnp.asarray(centres), jnp.asarray(sigmas), n_steps)
+            values = _kernel(parts[0], model, theta[rows], lower[rows], upper[rows], centres,
+                             sigmas, n_steps)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
 
@@ -190,19 +191,38 @@ def held_nuisances(measurement, model, point: dict, *, chunk: int = 64,
     return out
 
 
+def product_grid(grid):
+    """(sorted names, points) of the product of the value lists in ``grid``; points has shape
+    (n_points, n_names); one empty point for no grid."""
+    if not grid:
+        return (), np.zeros((1, 0))
+    names = tuple(sorted(grid))
+    axes = [np.asarray(grid[n], dtype=float).ravel() for n in names]
+    return names, np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(names))
+
+
 @dataclasses.dataclass(frozen=True)
-class GridLimit:
-    """Upper limit on ``name`` with the grid parameters profiled (``value``) and with each
-    grid point held fixed (``per_point``, aligned with ``grid_points`` over ``grid_names``);
-    NaN where Delta(-2 ln L) stays below ``level`` up to the search's upper end."""
+class UpperLimit:
+    """Upper limit on ``name``: ``value`` where Delta(-2 ln L) from the minimum first reaches
+    ``level`` above it, with the grid parameters profiled; ``per_point`` the same with each
+    grid point held fixed (aligned with ``grid_points`` over ``grid_names``). ``x_min`` and
+    ``twice_nll_min`` locate the minimum the limit is measured from, ``bracket`` the final
+    interval of the crossing. NaN with ``status`` saying why where there is no limit."""
 
     name: str
     value: float
+    x_min: float
+    twice_nll_min: float
+    level: float
+    status: str
+    bracket: tuple
     per_point: np.ndarray
     grid_names: tuple
     grid_points: np.ndarray
-    twice_nll_min: float
-    level: float
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "ok"
 
     @property
     def best(self) -> float:
@@ -215,36 +235,56 @@ class GridLimit:
         return float(np.nanmax(self.per_point))
 
 
-def upper_limits(measurement, model, names, *, grid=None, others_free=None, priors=None,
-                 level: float = 2.71, upper: float = 10.0, n_coarse: int = 24,
-                 rtol: float = 1e-6, max_iter: int = 40, chunk: int = 64,
-                 n_steps: int = 30) -> dict:
-    """{name: :class:`GridLimit`} for each parameter of ``names``, all evaluated together in
-    the same chunks. While one is scanned, the others are at their defaults, except those in
-    ``others_free`` = {parameter: (lower, upper)}, which are profiled (with the constraints
-    ``priors`` = {parameter: (centre, sigma)}).
+def _coarse_grid(lower, upper, n_coarse):
+    """``lower`` and ``n_coarse`` points above it: two thirds geometric from 1e-7 of the span
+    (limits far below ``upper``), one third linear (minima and crossings near it)."""
+    n_lin = n_coarse // 3
+    unit = np.concatenate([[0.0], np.geomspace(1e-7, 1.0, n_coarse - n_lin),
+                           np.linspace(0.0, 1.0, n_lin + 1)[1:]])
+    return lower + (upper - lower) * np.unique(unit)
 
-    For each fixed grid point g the curve f_g(x) is evaluated on 0 and ``n_coarse``
-    geometric points up to ``upper``; its minimum is refined by zooming (6 points around the
-    best, 8 times) when it is inside the range; the profiled curve is min_g f_g. Each crossing
-    of Delta = ``level`` above the minimum is bracketed on the coarse points and narrowed to
-    ``rtol`` (relative in x) by multisection, every bracket advancing in the same batched
-    evaluation with as many points as fill the chunks (regula falsi when only one fits);
-    the limit is the linear interpolation in the final bracket."""
+
+def upper_limits(measurement, model, names, *, grid=None, fixed=None, others_free=None,
+                 priors=None, level: float = 2.71, lower: float = 0.0, upper: float = 10.0,
+                 n_coarse: int = 48, rtol: float = 1e-6, max_iter: int = 40, chunk: int = 64,
+                 n_steps: int = 30) -> dict:
+    """{name: :class:`UpperLimit`} for each parameter of ``names`` scanned over
+    [``lower``, ``upper``], all evaluated together in the same chunks. While one is scanned,
+    the others are at ``fixed`` = {parameter: value} or the model's defaults, except those in
+    ``others_free`` = {parameter: (lower, upper)}, which are profiled (with the constraints
+    ``priors`` = {parameter: (centre, sigma)}); the product ``grid`` = {parameter: values}
+    (e.g. the phases xi1, xi3) is profiled by its minimum.
+
+    For each fixed grid point g the curve f_g(x) is evaluated on :func:`_coarse_grid`; a
+    minimum inside the range is refined to 1e-6 relative (:func:`_refine_minima`); the
+    profiled curve is min_g f_g. Each first crossing of Delta = ``level`` above the minimum is
+    bracketed on the coarse points and narrowed to ``rtol`` (relative in x) by
+    :func:`_narrow`, every bracket advancing in the same batched evaluation; the limit is the
+    linear interpolation in the final bracket.
+
+    ``chunk`` is the number of points per compiled call. On a GPU a chunk costs about as much
+    as one point; on a CPU the cost grows with the points, so for a large measurement pass a
+    small ``chunk`` and ``n_coarse`` (``chunk=1``: as few evaluations as a scalar root
+    finder)."""
     require_x64()
     if not (math.isfinite(level) and level > 0):
         raise ValueError(f"level must be a finite positive Delta(-2 ln L), got {level!r}")
-    if not (math.isfinite(upper) and upper > 0):
-        raise ValueError(f"upper must be finite and > 0, got {upper!r}")
+    if not (math.isfinite(lower) and math.isfinite(upper) and upper > lower):
+        raise ValueError(f"need finite lower < upper, got [{lower!r}, {upper!r}]")
+    if n_coarse < 3:
+        raise ValueError(f"n_coarse must be >= 3, got {n_coarse!r}")
     names = list(names)
+    fixed = dict(fixed or {})
     others_free = dict(others_free or {})
-    _check_names(model, names + list(grid or {}) + list(others_free), "parameter(s)")
-    clash = set(names + list(others_free)) & set(grid or {})
-    if clash:
-        raise ValueError(f"parameter(s) {sorted(clash)} both scanned and on the grid")
+    _check_names(model, names + list(grid or {}) + list(fixed) + list(others_free),
+                 "parameter(s)")
+    for what, other in (("on the grid", set(grid or {})), ("fixed", set(fixed))):
+        clash = set(names + list(others_free)) & other
+        if clash:
+            raise ValueError(f"parameter(s) {sorted(clash)} both scanned/profiled and {what}")
     grid_names, grid_points = product_grid(grid)
     n_g = grid_points.shape[0]
-    defaults = _defaults(model)
+    defaults = {**_defaults(model), **{k: float(v) for k, v in fixed.items()}}
 
     def values(requests):
         """f at (name index, x, grid index) triples; one batched evaluation."""
@@ -265,34 +305,17 @@ def upper_limits(measurement, model, names, *, grid=None, others_free=None, prio
         return evaluate_points(measurement, model, pts, free=free, priors=priors, chunk=chunk,
                                n_steps=n_steps)
 
-    xs = np.concatenate([[0.0], upper * np.geomspace(1e-4, 1.0, n_coarse)])
+    xs = _coarse_grid(lower, upper, n_coarse)
     coarse = values([(j, x, g) for j in range(len(names)) for x in xs for g in range(n_g)])
     coarse = coarse.reshape(len(names), xs.size, n_g)
-    # per grid point minimum, zoomed when inside the range
-    f_min = coarse.min(axis=1)
-    i_min = coarse.argmin(axis=1)
-    lo = xs[np.maximum(i_min - 1, 0)]
-    hi = xs[np.minimum(i_min + 1, xs.size - 1)]
-    inside = (i_min > 0) & (i_min < xs.size - 1)
-    for _ in range(8):
-        todo = np.argwhere(inside)
-        if todo.size == 0:
-            break
-        grids = {tuple(p): np.linspace(lo[tuple(p)], hi[tuple(p)], 6) for p in todo}
-        vals = values([(j, x, g) for (j, g), pts in grids.items() for x in pts]).reshape(-1, 6)
-        for (key, pts), v in zip(grids.items(), vals):
-            k = int(np.argmin(v))
-            if v[k] < f_min[key]:
-                f_min[key] = v[k]
-            step = pts[1] - pts[0]
-            lo[key], hi[key] = max(pts[k] - step, 0.0), pts[k] + step
-    x_min_g = np.where(inside, 0.5 * (lo + hi), xs[i_min])
-    results = {}
+    finite = np.isfinite(coarse).all(axis=(1, 2))
+    coarse = np.where(np.isfinite(coarse), coarse, np.inf)
+    x_min_g, f_min = _refine_minima(values, xs, coarse, chunk)
     # problems: (name index, grid indices, f_min, x_min) -> crossing
     problems = []
     for j in range(len(names)):
-        problems.append((j, np.arange(n_g), float(f_min[j].min()),
-                         float(x_min_g[j][np.argmin(f_min[j])])))
+        best = int(np.argmin(f_min[j]))
+        problems.append((j, np.arange(n_g), float(f_min[j, best]), float(x_min_g[j, best])))
         if n_g > 1:
             problems.extend((j, np.array([g]), float(f_min[j, g]), float(x_min_g[j, g]))
                             for g in range(n_g))
@@ -300,24 +323,83 @@ def upper_limits(measurement, model, names, *, grid=None, others_free=None, prio
     for j, cols, fmin, xmin in problems:
         curve = coarse[j][:, cols].min(axis=1) - fmin - level
         above = np.flatnonzero((xs > xmin) & (curve >= 0))
-        if above.size == 0:
+        if above.size == 0 or not finite[j]:
             brackets.append(None)
             continue
         k = above[0]
         a = max(xs[k - 1], xmin)
         fa = (coarse[j][k - 1, cols].min() if xs[k - 1] >= xmin else fmin) - fmin - level
-        brackets.append([a, xs[k], min(fa, -1e-300), curve[k]])
+        brackets.append([a, xs[k], min(fa, -1e-300), curve[k], 0])
+    _narrow(values, problems, brackets, level, rtol, max_iter, chunk)
+    limits = [math.nan if b is None else float(b[0] - b[2] * (b[1] - b[0]) / (b[3] - b[2]))
+              for b in brackets]
+    results = {}
+    per = 1 + n_g if n_g > 1 else 1
+    for j, name in enumerate(names):
+        pos = j * per
+        per_point = np.array(limits[pos + 1:pos + per] if n_g > 1 else limits[pos:pos + 1])
+        if not finite[j]:
+            bad = xs[~np.isfinite(coarse[j]).all(axis=1)][:3].tolist()
+            status = f"-2 ln L is not finite at {name} = {bad}"
+        elif brackets[pos] is None:
+            status = f"Delta(-2 ln L) = {level} not reached within [{lower:g}, {upper:g}]"
+        else:
+            status = "ok"
+        bracket = (lower, upper) if brackets[pos] is None else tuple(brackets[pos][:2])
+        results[name] = UpperLimit(name, limits[pos], problems[pos][3], problems[pos][2], level,
+                                   status, bracket, per_point, grid_names, grid_points)
+    return results
+
+
+def _refine_minima(values, xs, coarse, chunk, xtol: float = 1e-6):
+    """(x_min, f_min) per (name, grid point) from the coarse curves (n_names, n_x, n_g), a
+    minimum inside the range refined to ``xtol`` relative: zooming with 8 points around the
+    best per round (0.29 of the bracket per round) when a chunk holds them, else Brent's
+    bounded search one point at a time."""
+    f_min = coarse.min(axis=1)
+    i_min = coarse.argmin(axis=1)
+    lo = xs[np.maximum(i_min - 1, 0)]
+    hi = xs[np.minimum(i_min + 1, xs.size - 1)]
+    inside = (i_min > 0) & (i_min < xs.size - 1) & np.isfinite(f_min)
+    x_min = xs[i_min]
+    if chunk < 8:
+        for j, g in np.argwhere(inside):
+            res = optimize.minimize_scalar(lambda x: values([(j, x, g)])[0],
+                                           bounds=(lo[j, g], hi[j, g]), method="bounded",
+                                           options={"xatol": xtol * hi[j, g]})
+            if res.fun < f_min[j, g]:
+                x_min[j, g], f_min[j, g] = res.x, res.fun
+        return x_min, f_min
+    for _ in range(60):
+        todo = [tuple(p) for p in np.argwhere(inside & (hi - lo > xtol * np.abs(hi)))]
+        if not todo:
+            break
+        grids = {p: np.linspace(lo[p], hi[p], 8) for p in todo}
+        vals = values([(j, x, g) for (j, g), pts in grids.items() for x in pts])
+        for (key, pts), v in zip(grids.items(), vals.reshape(-1, 8)):
+            k = int(np.argmin(v))
+            if v[k] < f_min[key]:
+                f_min[key] = v[k]
+            step = pts[1] - pts[0]
+            lo[key], hi[key] = max(pts[k] - step, xs[0]), min(pts[k] + step, xs[-1])
+    return np.where(inside, 0.5 * (lo + hi), x_min), f_min
+
+
+def _narrow(values, problems, brackets, level, rtol, max_iter, chunk):
+    """Narrow every bracket [a, b, f(a), f(b), side] of a sign change in place to ``rtol``:
+    multisection with as many points per bracket as fill the chunks already paid for, or,
+    when only one fits, the Illinois regula falsi (Dowell & Jarratt, BIT 11, 168 (1971): the
+    value at an end kept twice in a row is halved, so both ends converge, order 1.44)."""
     for _ in range(max_iter):
         active = [i for i, b in enumerate(brackets)
                   if b is not None and b[1] - b[0] > rtol * b[1]]
         if not active:
-            break
-        # as many points per bracket as fill the chunks already paid for (at least one)
+            return
         width = sum(problems[i][1].size for i in active)
         k = max(1, (-(-width // chunk) * chunk) // width)
         trial = {}
         for i in active:
-            a, b, fa, fb = brackets[i]
+            a, b, fa, fb, _ = brackets[i]
             trial[i] = (np.linspace(a, b, k + 2)[1:-1] if k > 1
                         else np.array([b - fb * (b - a) / (fb - fa)]))
         reqs = [(problems[i][0], x, g) for i in active for x in trial[i] for g in problems[i][1]]
@@ -328,20 +410,18 @@ def upper_limits(measurement, model, names, *, grid=None, others_free=None, prio
             f = vals[pos:pos + trial[i].size * cols.size].reshape(trial[i].size, cols.size)
             f = f.min(axis=1) - problems[i][2] - level
             pos += trial[i].size * cols.size
-            a, b, fa, fb = brackets[i]
+            a, b, fa, fb, side = brackets[i]
+            if k == 1:
+                c, fc = trial[i][0], f[0]
+                if fc >= 0:
+                    brackets[i] = [a, c, fa / 2 if side == 1 else fa, fc, 1]
+                else:
+                    brackets[i] = [c, b, fc, fb / 2 if side == -1 else fb, -1]
+                continue
             xs_all = np.concatenate([[a], trial[i], [b]])
             fs_all = np.concatenate([[fa], f, [fb]])
             j = int(np.argmax(fs_all >= 0))
-            brackets[i] = [xs_all[j - 1], xs_all[j], fs_all[j - 1], fs_all[j]]
-    limits = [math.nan if b is None else float(b[0] - b[2] * (b[1] - b[0]) / (b[3] - b[2]))
-              for b in brackets]
-    per = 1 + n_g if n_g > 1 else 1
-    for j, name in enumerate(names):
-        pos = j * per
-        per_point = np.array(limits[pos + 1:pos + per] if n_g > 1 else limits[pos:pos + 1])
-        results[name] = GridLimit(name, limits[pos], per_point, grid_names, grid_points,
-                                  problems[pos][2], level)
-    return results
+            brackets[i] = [xs_all[j - 1], xs_all[j], fs_all[j - 1], fs_all[j], 0]
 
 
 def region_2d(measurement, model, x_name: str, xs, y_name: str, ys, *, grid=None, free=None,

@@ -38,13 +38,28 @@ import numpy as np
 from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
-from .profile_likelihood import _fixed
 
 __all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "observed_fit",
            "toy_statistics"]
 
 #: Traces of the jitted kernels (tests check that a second point does not retrace).
 TRACE_COUNT = {"toys": 0, "statistic": 0}
+
+
+def _base_and_direction(model, fixed, name):
+    """(theta with every parameter at ``fixed`` or 0 and ``name`` at 0, the one-hot direction
+    of ``name``): the point scanned is base + x direction. Names checked."""
+    fixed = dict(fixed or {})
+    unknown = sorted((set(fixed) | {name}) - set(model.parameters))
+    if unknown:
+        raise KeyError(f"unknown parameter(s) {unknown} for {type(model).__name__}; "
+                       f"known: {list(model.parameters)}")
+    if name in fixed:
+        raise ValueError(f"parameter {name!r} both fixed and scanned")
+    base = {k: np.float64(fixed.get(k, 0.0)) for k in model.parameters}
+    base[name] = np.float64(0.0)
+    direction = {k: np.float64(k == name) for k in model.parameters}
+    return base, direction
 
 
 def _profiled(measurement, model, base, direction, x, n_steps, start=None):
@@ -95,7 +110,7 @@ def fc_statistic(measurement, model, name: str, x_test, *, fixed=None, lower=0.0
     """t(x_test) = Delta(-2 ln L) from the best fit over x in [lower, upper] (module
     docstring); compiled once per measurement structure and model."""
     require_x64()
-    base, direction = _fixed(model, fixed, name, None)
+    base, direction = _base_and_direction(model, fixed, name)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
     return _statistic_kernel(measurement.canonical(), model, base, direction,
                              jnp.asarray(x_test, jnp.float64), jnp.asarray(lower, jnp.float64),
@@ -148,7 +163,7 @@ def observed_fit(measurement, model, name: str, x_test: float, *, fixed=None, lo
     """(t_obs(x_test), the conditional-fit nuisances at x_test) of the observed data, through
     the toy kernel (a batch of ``batch_size`` copies: no further compilation)."""
     require_x64()
-    base, direction = _fixed(model, fixed, name, None)
+    base, direction = _base_and_direction(model, fixed, name)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
     keys = jnp.zeros((batch_size, 2), dtype=jnp.uint32)
     t, nu = _toy_kernel(measurement.canonical(), model, base, direction,
@@ -164,7 +179,7 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
     """t(x_test) of the toys ``toy_indices`` generated at x_test (nuisances at ``nu_true``,
     default nominal), in chunks of ``batch_size``. Toy i uses ``fold_in(key, i)``."""
     require_x64()
-    base, direction = _fixed(model, fixed, name, None)
+    base, direction = _base_and_direction(model, fixed, name)
     upper = 4.0 * float(x_test) + 1.0 if upper is None else upper
     nu = measurement.nominal_nuisances()
     nu.update({k: jnp.asarray(v, jnp.float64) for k, v in (nu_true or {}).items()})

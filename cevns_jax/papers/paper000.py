@@ -32,7 +32,8 @@ import numpy as np
 from .. import moments
 from ..analyses.paper000_counting import counting_measurement
 from ..experiments import build_experiment, get_config
-from ..inference.profile_likelihood import evaluate, upper_limit
+from ..inference.profile_grid import upper_limits
+from ..inference.profile_likelihood import evaluate
 from ..likelihood import paper000_statistic
 from ..likelihood.physics_model import TransitionMoments
 from ..quadrature import QuadratureConfig
@@ -177,8 +178,11 @@ def expected_total(counts: ExperimentCounts, group: str, moduli, xi1=0.0, xi3=0.
     return channel.expected(mu2, m.nominal_nuisances())[0]
 
 
-#: Search range for one-parameter limits [1e-10 mu_B].
+#: Search range for one-parameter limits [1e-10 mu_B] and the relative accuracy of a limit.
 LIMIT_SEARCH_MAX = 1.0e4
+LIMIT_RTOL = 1e-10
+#: Points per compiled call of the Delta chi^2 maps (one count: 1024 points are cheap).
+MAP_CHUNK = 1024
 
 
 def single_parameter_limits(counts: ExperimentCounts, requests, options: Paper000Options,
@@ -192,10 +196,14 @@ def single_parameter_limits(counts: ExperimentCounts, requests, options: Paper00
 
 def single_parameter_limit_results(counts: ExperimentCounts, requests, options: Paper000Options,
                                    asimov: bool = False) -> list:
-    """:class:`~cevns_jax.inference.profile_likelihood.LimitResult` for each request."""
-    return [upper_limit(measurement(counts, group, options, asimov), model(options),
-                        f"lambda{index + 1}", upper=LIMIT_SEARCH_MAX)
-            for group, index in requests]
+    """:class:`~cevns_jax.inference.profile_grid.UpperLimit` for each request; the moduli of
+    one beam group are searched together (one batched search per group)."""
+    found = {}
+    for group in dict.fromkeys(g for g, _ in requests):
+        names = [f"lambda{i + 1}" for g, i in requests if g == group]
+        found[group] = upper_limits(measurement(counts, group, options, asimov), model(options),
+                                    names, upper=LIMIT_SEARCH_MAX, rtol=LIMIT_RTOL)
+    return [found[group][f"lambda{index + 1}"] for group, index in requests]
 
 
 def delta_chi2_points(counts: ExperimentCounts, group: str, options: Paper000Options, moduli,
@@ -208,8 +216,8 @@ def delta_chi2_points(counts: ExperimentCounts, group: str, options: Paper000Opt
     thetas = {"lambda1": flat[:, 0], "lambda2": flat[:, 1], "lambda3": flat[:, 2],
               "xi1": phases[0], "xi3": phases[1]}
     m = measurement(counts, group, options)
-    values = evaluate(m, model(options), thetas)
-    null = evaluate(m, model(options), {"lambda1": np.zeros(1)})
+    values = evaluate(m, model(options), thetas, chunk=MAP_CHUNK)
+    null = evaluate(m, model(options), {"lambda1": np.zeros(1)}, chunk=MAP_CHUNK)
     return (values - null[0]).reshape(shape)
 
 

@@ -18,14 +18,15 @@ import numpy as np
 from .. import moments
 from ..materials import ELEMENTS
 from ..analyses.paper000_counting import EQ34_DATA, eq34_measurement
-from ..inference.profile_likelihood import upper_limit
-from .paper000 import (BEAM_GROUPS, BOREXINO_MU_LIMIT, LIMIT_SEARCH_MAX, REACTORS,
+from ..inference.profile_grid import upper_limits
+from .paper000 import (BEAM_GROUPS, BOREXINO_MU_LIMIT, LIMIT_RTOL, LIMIT_SEARCH_MAX, REACTORS,
                        SNS_DETECTORS, Paper000Options, borexino_pe1, delta_chi2_points, model,
                        single_parameter_limits)
 from ..physics.quenching import lindhard, lindhard_kappa
 
 UNIT = r"$[10^{-10}\,\mu_B]$"
 PAIRS = ((0, 1), (0, 2), (1, 2))
+PARAMETER_NAMES = ("lambda1", "lambda2", "lambda3")
 COLOURS = dict(zip(SNS_DETECTORS + REACTORS,
                    ["tab:blue", "tab:orange", "tab:green", "tab:red",
                     "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive"]))
@@ -110,21 +111,31 @@ def figure2_profiles(counts, options):
     return fig
 
 
-def _csi_eq34_limit(counts, factor, index, options):
-    """Eq. (34) limit for COHERENT CsI at luminosity x ``factor``: the measured counts and
-    both backgrounds scale with the luminosity (the 2017 result extrapolated), so that
-    factor = 1 is the Table II entry."""
+def _csi_eq34_limits(counts, factor, options):
+    """Eq. (34) limits on |Lambda_1..3| for COHERENT CsI at luminosity x ``factor``: the
+    measured counts and both backgrounds scale with the luminosity (the 2017 result
+    extrapolated), so that factor = 1 is the Table II entry."""
     data = {**EQ34_DATA, **{k: EQ34_DATA[k] * factor for k in ("n_meas", "b_0n", "b_ss")}}
     scaled = counts.scaled(factor)
     m = eq34_measurement(f"{counts.name}:{counts.setup}", scaled.flavours, scaled.beams,
                          scaled.sm, scaled.em, BEAM_GROUPS["SNS prompt"], data)
-    return upper_limit(m, model(options), f"lambda{index + 1}", upper=LIMIT_SEARCH_MAX).value
+    found = upper_limits(m, model(options), PARAMETER_NAMES, upper=LIMIT_SEARCH_MAX,
+                         rtol=LIMIT_RTOL)
+    return [found[name].value for name in PARAMETER_NAMES]
+
+
+def _luminosity_limits(counts, det, group, scales, options):
+    """(n_scales, 3) limits on |Lambda_1..3| of one detector at each luminosity scaling."""
+    if det == "COHERENT-CsI":
+        return np.array([_csi_eq34_limits(counts, s, options) for s in scales])
+    return np.array([single_parameter_limits(counts.scaled(s), [(group, i) for i in range(3)],
+                                             options, asimov=True) for s in scales])
 
 
 def figure3_luminosity(counts, options, scales=None):
     """Fig. 3: 90% C.L. limits versus the luminosity scaling F'/F (current setups).
 
-    The statistic is Table II's: Eq. (34) for COHERENT CsI (:func:`_csi_eq34_limit`),
+    The statistic is Table II's: Eq. (34) for COHERENT CsI (:func:`_csi_eq34_limits`),
     Eq. (35) on Asimov data for the others. The CsI curve is nearly flat (|Lambda_1| < 71.7,
     68.9, 68.6 at F'/F = 1, 10, 100): with the data scaled, Eq. (34) is limited by its 28%
     signal and 25% background normalisations, not by statistics. (Eq. 35 on Asimov data would
@@ -132,17 +143,14 @@ def figure3_luminosity(counts, options, scales=None):
     scales = np.logspace(0, 2, 9) if scales is None else np.asarray(scales)
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for row, (dets, group) in enumerate(((SNS_DETECTORS, "SNS prompt"), (REACTORS, "reactor"))):
+        for det in dets:
+            lim = _luminosity_limits(counts[(det, "current")], det, group, scales, options)
+            for col in range(3):
+                axes[row, col].plot(scales, lim[:, col], "o-", ms=3, color=COLOURS[det],
+                                    label=_short(det) + (" (Eq. 34)" if det == "COHERENT-CsI"
+                                                         else ""))
         for col in range(3):
             ax = axes[row, col]
-            for det in dets:
-                base = counts[(det, "current")]
-                if det == "COHERENT-CsI":
-                    lim = [_csi_eq34_limit(base, s, col, options) for s in scales]
-                else:
-                    lim = [single_parameter_limits(base.scaled(s), [(group, col)], options,
-                                                   asimov=True)[0] for s in scales]
-                ax.plot(scales, lim, "o-", ms=3, color=COLOURS[det],
-                        label=_short(det) + (" (Eq. 34)" if det == "COHERENT-CsI" else ""))
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(r"luminosity scaling $\mathcal{F}'/\mathcal{F}$")

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import optimize
 
 from ..analyses import coherent_csi2021 as csi2021
+from ..inference.profile_likelihood import upper_limit
 from ..likelihood.measurement import profile
 from ..likelihood.physics_model import FlavourMoments, TransitionMoments
 from ..precision import require_x64
@@ -148,34 +149,12 @@ def significance(measurement, norm_name: str, fit: dict) -> float:
 
 
 def moment_limit(measurement, model, name: str, level: float = 2.71, x_max: float = 500.0,
-                 n_grid: int = 24, xtol: float = 1e-6):
-    """90 % CL upper limit on the moment ``name`` [1e-10 mu_B] of ``model``, others 0.
-
-    One moment at a time makes every beam's mu2 = x^2 c_b with c_b = model.mu2 at x = 1, so
-    -2 ln L(x) is the profiled value at x^2 c; minimum over a grid in x >= 0 refined by a
-    bounded scalar search, crossing of ``level`` by Brent's method."""
-    beams = measurement.channels[0].beams
-    c = jnp.asarray(model.mu2({name: 1.0}, beams))
-    start = _start(measurement)
-
-    def f(x):
-        return float(_profile(measurement, x * x * c, start)[0])
-
-    xs = np.concatenate([[0.0], np.geomspace(1.0, x_max, n_grid - 1)])
-    values = np.array([f(x) for x in xs])
-    i = int(np.argmin(values))
-    x_min, f_min = float(xs[i]), float(values[i])
-    if i > 0:
-        res = optimize.minimize_scalar(f, bounds=(xs[i - 1], xs[min(i + 1, n_grid - 1)]),
-                                       method="bounded", options={"xatol": xtol})
-        if res.fun < f_min:
-            x_min, f_min = float(res.x), float(res.fun)
-    above = (xs > x_min) & (values - f_min >= level)
-    if not np.any(above):
-        return math.nan
-    j = int(np.argmax(above))
-    return optimize.brentq(lambda x: f(x) - f_min - level, max(xs[j - 1], x_min), xs[j],
-                           xtol=xtol)
+                 n_coarse: int = 16) -> float:
+    """90 % CL upper limit on the moment ``name`` [1e-10 mu_B] of ``model``, others 0:
+    :func:`cevns_jax.inference.profile_likelihood.upper_limit` one point at a time (a large
+    measurement on a CPU), NaN where Delta never reaches ``level`` below ``x_max``."""
+    return upper_limit(measurement, model, name, level=level, upper=x_max, n_coarse=n_coarse,
+                       chunk=1).value
 
 
 def flux_averaged_sm_xsec(experiment, n_nodes: int = 400) -> float:
@@ -312,8 +291,7 @@ def analysis_results(name: str, quick: bool = False) -> list[dict]:
                          "section; Delta = 1 with flux (10 %) and response profiled", reference))
     for quantity, model, param in MOMENT_LIMITS:
         rows.append(_row(name, quantity,
-                         moment_limit(mm, model, param, n_grid=8 if quick else 24,
-                                      xtol=1e-3 if quick else 1e-6), None,
+                         moment_limit(mm, model, param, n_coarse=8 if quick else 16), None,
                          None, "1e-10 mu_B", "profile likelihood, Wilks, 90% CL (Delta = 2.71), "
                          "other moments 0", reference))
     return attach(rows)

@@ -109,7 +109,7 @@ def _kind(name):
 
 
 def _wilks(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
-    """{name: GridLimit} (Wilks, other moments 0), tmm and flavour parameters alike."""
+    """{name: UpperLimit} (Wilks, other moments 0), tmm and flavour parameters alike."""
     out = {}
     for kind in ("tmm", "flavour"):
         chosen = [n for n in names if _kind(n) == kind]
@@ -127,7 +127,7 @@ def limits(parts, names, *, upper: float = 10.0, **kwargs) -> dict:
 
 
 def phase_limits(combined, *, n_phases: int, upper: float = 1.0, **kwargs) -> dict:
-    """{lambda_i: GridLimit} with the other two moduli profiled in [0, 10 upper] and the
+    """{lambda_i: UpperLimit} with the other two moduli profiled in [0, 10 upper] and the
     phases on an n_phases x n_phases grid (profiled, and held at each point)."""
     require_x64()
     free = {k: (0.0, 10.0 * upper) for k in MODULI}
@@ -151,7 +151,7 @@ def oscillation_limits(combined, *, profiled: bool, upper: float = 1.0, **kwargs
 
 def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None) -> float:
     """Feldman-Cousins 90% C.L. upper limit from toys at ``factors`` x the Wilks limit
-    ``wilks`` (a GridLimit; other moments and phases 0); NaN without a Wilks limit. t_obs and
+    ``wilks`` (a UpperLimit; other moments and phases 0); NaN without a Wilks limit. t_obs and
     the nuisances the toys are generated with come from the held profile of the parts."""
     if not math.isfinite(wilks.value):
         return math.nan

@@ -4,7 +4,7 @@ the flavour magnetic moments mu_e, mu_mu, mu_tau.
 The measurement is :func:`cevns_jax.analyses.xenonnt_8b.measurement` (Poisson counts of SR0,
 SR1, SR2; 8B flux, background, light- and charge-yield nuisances profiled). Limits: profile
 likelihood, Wilks, Delta(-2 ln L) = 2.71 from the minimum over mu >= 0, one moment at a time
-(the others zero), :func:`cevns_jax.inference.profile_likelihood.upper_limit`.
+(the others zero), :func:`cevns_jax.inference.profile_grid.upper_limits`.
 
 Two flavour compositions are reported: the energy-dependent adiabatic LMA-MSW one (the
 default of data analyses, :data:`cevns_jax.solar.MSW_PEE_MODEL`; 8B P_ee about 0.3) and paper
@@ -19,11 +19,12 @@ them for CDEX-10 too.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..analyses import xenonnt_8b as xenonnt
-from ..inference.limits import region_2d
+from ..inference.limits import region_from_map
+from ..inference.profile_grid import evaluate_points, upper_limits
 from ..inference.profile_likelihood import upper_limit
-from ..likelihood.measurement import profile
-from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
 from ..solar import FLAVOURS, MSW_PEE_MODEL, PAPER004_PEE_MODEL
 from .published import attach
@@ -46,15 +47,17 @@ COMPOSITIONS = {MSW_PEE_MODEL: "adiabatic LMA-MSW P_ee(E)",
 def flavour_limits(measurement, model, *, levels=(2.71,), upper: float = 500.0) -> dict:
     """Upper limits on mu_e, mu_mu, mu_tau [1e-10 mu_B] one at a time (the others zero) for
     every Delta(-2 ln L) in ``levels`` (2.71: 90 % C.L. one parameter; 4.61: the axis extent of
-    a 2 d.o.f. region). ``{("mu_e", level): LimitResult, ...}``; invalid results raise."""
+    a 2 d.o.f. region), the three flavours of a level searched together.
+    ``{("mu_e", level): UpperLimit, ...}``; invalid results raise."""
+    names = [f"mu_{flavour}" for flavour in FLAVOURS]
     out = {}
-    for flavour in FLAVOURS:
-        for level in levels:
-            limit = upper_limit(measurement, model, f"mu_{flavour}", level=level, upper=upper)
+    for level in levels:
+        for name, limit in upper_limits(measurement, model, names, level=level, upper=upper,
+                                        rtol=1e-10).items():
             if not limit.valid:
-                raise RuntimeError(f"no mu_{flavour} limit at Delta = {level}: {limit.status}")
-            out[(f"mu_{flavour}", level)] = limit
-    return out
+                raise RuntimeError(f"no {name} limit at Delta = {level}: {limit.status}")
+            out[(name, level)] = limit
+    return {key: out[key] for key in sorted(out, key=lambda k: (names.index(k[0]), k[1]))}
 
 
 def best_fit(measurement, model, name: str, *, upper: float = 1.0e3):
@@ -74,11 +77,10 @@ def flavour_region(measurement, model, x: str = "mu_e", y: str = "mu_mu", *, x_g
     if x == y:
         raise ValueError(f"x and y must be different parameters, got {x!r} twice")
 
-    def twice_nll(a, b):
-        theta = {x: a, y: b}
-        return profile(measurement, channel_mu2s(measurement, model, theta))[0]
-
-    return region_2d(twice_nll, x_grid, y_grid, level)
+    x_grid, y_grid = np.asarray(x_grid, dtype=float), np.asarray(y_grid, dtype=float)
+    xx, yy = np.meshgrid(x_grid, y_grid)
+    values = evaluate_points(measurement, model, {x: xx.ravel(), y: yy.ravel()}, chunk=256)
+    return region_from_map(x_grid, y_grid, values.reshape(xx.shape), level)
 
 
 # ---------------------------------------------------------------------------------------------
