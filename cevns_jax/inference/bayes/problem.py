@@ -49,7 +49,7 @@ from ...likelihood.measurement import Measurement, profile
 from ...likelihood.physics_model import FlavourMoments, TransitionMoments, channel_mu2s
 from ...moments import DEFAULT_OSCILLATION, OscillationParameters
 from ...precision import require_x64
-from ..profile_likelihood import upper_limit as profile_upper_limit
+from ..profile_grid import upper_limits
 from .measurements import _resolve_experiment, describe, make_measurement, nuisance_key
 
 MODELS = ("tmm", "flavour")
@@ -458,10 +458,10 @@ def allowed_reach(problem: PosteriorProblem, level: float = 2.71, *, n_direction
 
 def _single_parameter_limits(problem: PosteriorProblem, level: float = 2.71) -> dict:
     """One-parameter limits, other moduli 0 and phases 0 (paper 000 Table II convention),
-    through :func:`cevns_jax.inference.profile_likelihood.upper_limit` on the problem's
-    measurement; NaN where the data have no sensitivity below 1e7 (e.g. mu_tau at short
-    baseline)."""
-    model = physics_model(problem)
-    return {name: profile_upper_limit(problem.measurement, model, _MODEL_PARAMETER[name],
-                                      level=level, upper=1.0e7).value
-            for name in problem.moduli_names}
+    searched together by :func:`cevns_jax.inference.profile_grid.upper_limits` on the
+    problem's measurement; NaN where the data have no sensitivity below 1e7 (e.g. mu_tau at
+    short baseline)."""
+    names = [_MODEL_PARAMETER[name] for name in problem.moduli_names]
+    found = upper_limits(problem.measurement, physics_model(problem), names, level=level,
+                         upper=1.0e7, rtol=1e-10)
+    return {name: found[_MODEL_PARAMETER[name]].value for name in problem.moduli_names}
