@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cevns_jax import moments as M
+from cevns_jax import moments_closed_forms as CF
 
 N_DRAWS = 50
 TOL = 1e-12
@@ -134,10 +135,10 @@ def test_flavour_formula_eq5_equals_mass_formula_eq9_random_complex():
 @pytest.mark.parametrize(
     "beam, closed",
     [
-        ("reactor_nuebar", M.closed_form_reactor_eq12),
-        ("sns_prompt_numu", M.closed_form_prompt_eq17),
-        ("sns_delayed_nue", M.closed_form_delayed_nue_eq18),
-        ("sns_delayed_numubar", M.closed_form_delayed_numubar_eq19),
+        ("reactor_nuebar", CF.closed_form_reactor_eq12),
+        ("sns_prompt_numu", CF.closed_form_prompt_eq17),
+        ("sns_delayed_nue", CF.closed_form_delayed_nue_eq18),
+        ("sns_delayed_numubar", CF.closed_form_delayed_numubar_eq19),
     ],
 )
 def test_general_formula_equals_mass_basis_closed_form(beam, closed):
@@ -157,7 +158,7 @@ def test_reactor_eq11_with_raw_zeta_phases():
         lt = M.lambda_mass(m * jnp.exp(1j * z))
         return M.mu_eff_squared_mass(lt, M.pmns(o), *M.helicity_amplitudes("reactor_nuebar"))
 
-    _close(jax.vmap(gen)(moduli, zeta, osc), jax.vmap(M.closed_form_reactor_eq11)(moduli, zeta, osc))
+    _close(jax.vmap(gen)(moduli, zeta, osc), jax.vmap(CF.closed_form_reactor_eq11)(moduli, zeta, osc))
 
 
 def test_flavour_closed_forms_eq10_15_16():
@@ -167,9 +168,9 @@ def test_flavour_closed_forms_eq10_15_16():
     prompt = _general("sns_prompt_numu")(moduli, xi1, xi3, osc)
     nue = _general("sns_delayed_nue")(moduli, xi1, xi3, osc)
     numubar = _general("sns_delayed_numubar")(moduli, xi1, xi3, osc)
-    _close(reactor, M.closed_form_reactor_flavour(fm))
-    _close(prompt, M.closed_form_prompt_flavour(fm))
-    d_nue, d_numubar = M.closed_form_delayed_flavour(fm)
+    _close(reactor, CF.closed_form_reactor_flavour(fm))
+    _close(prompt, CF.closed_form_prompt_flavour(fm))
+    d_nue, d_numubar = CF.closed_form_delayed_flavour(fm)
     _close(nue, d_nue)
     _close(numubar, d_numubar)
 
@@ -178,7 +179,7 @@ def test_eq10_flavour_equals_eq11_mass_through_inverse_eq8():
     moduli, xi1, xi3, osc = _random_points(13)
     fm = _flavour_moduli(moduli, xi1, xi3, osc)
     zeta = jnp.stack([xi3, jnp.zeros_like(xi1), xi1], axis=-1)
-    _close(M.closed_form_reactor_flavour(fm), jax.vmap(M.closed_form_reactor_eq11)(moduli, zeta, osc))
+    _close(CF.closed_form_reactor_flavour(fm), jax.vmap(CF.closed_form_reactor_eq11)(moduli, zeta, osc))
 
 
 def test_general_flavour_basis_beams_direct():
@@ -187,10 +188,10 @@ def test_general_flavour_basis_beams_direct():
     Lf = rng.normal(size=(N_DRAWS, 3)) + 1j * rng.normal(size=(N_DRAWS, 3))
     lam = M.lambda_flavour(jnp.asarray(Lf))
     absf = np.abs(Lf)
-    for beam, closed in (("reactor_nuebar", M.closed_form_reactor_flavour),
-                         ("sns_prompt_numu", M.closed_form_prompt_flavour),
-                         ("sns_delayed_nue", lambda f: M.closed_form_delayed_flavour(f)[0]),
-                         ("sns_delayed_numubar", lambda f: M.closed_form_delayed_flavour(f)[1])):
+    for beam, closed in (("reactor_nuebar", CF.closed_form_reactor_flavour),
+                         ("sns_prompt_numu", CF.closed_form_prompt_flavour),
+                         ("sns_delayed_nue", lambda f: CF.closed_form_delayed_flavour(f)[0]),
+                         ("sns_delayed_numubar", lambda f: CF.closed_form_delayed_flavour(f)[1])):
         am, ap = M.helicity_amplitudes(beam)
         got = jax.vmap(lambda lm: M.mu_eff_squared_flavour(lm, am, ap))(lam)
         np.testing.assert_allclose(np.asarray(got), np.asarray(closed(absf)), rtol=TOL)
@@ -224,14 +225,14 @@ def test_degenerate_direction_all_phases_zero():
     _, _, _, osc = _random_points(20)
     osc = osc._replace(delta_cp=jnp.zeros(N_DRAWS))
     norm = jnp.asarray(np.random.default_rng(20).uniform(0.5, 2.0, N_DRAWS))
-    mod = jax.vmap(M.degenerate_reactor_moduli)(norm, osc)
+    mod = jax.vmap(CF.degenerate_reactor_moduli)(norm, osc)
     zero = jnp.zeros(N_DRAWS)
     gen = _general("reactor_nuebar")(mod, zero, zero, osc)
     assert np.max(np.abs(np.asarray(gen))) < 1e-14
-    assert np.max(np.abs(np.asarray(jax.vmap(M.closed_form_reactor_degenerate_eq13)(mod, osc)))) < 1e-14
+    assert np.max(np.abs(np.asarray(jax.vmap(CF.closed_form_reactor_degenerate_eq13)(mod, osc)))) < 1e-14
     # Eq. 13 is Eq. 12 with all cosines = 1, for any moduli:
     moduli, _, _, _ = _random_points(21)
-    _close(jax.vmap(M.closed_form_reactor_degenerate_eq13)(moduli, osc),
+    _close(jax.vmap(CF.closed_form_reactor_degenerate_eq13)(moduli, osc),
            _general("reactor_nuebar")(moduli, zero, zero, osc))
 
 
@@ -239,7 +240,7 @@ def test_degenerate_direction_general_phases():
     # The cosine arguments of Eq. 12 vanish whenever xi3 = 0 and xi1 = xi2 = delta_CP.
     _, _, _, osc = _random_points(22)
     norm = jnp.ones(N_DRAWS)
-    mod = jax.vmap(M.degenerate_reactor_moduli)(norm, osc)
+    mod = jax.vmap(CF.degenerate_reactor_moduli)(norm, osc)
     gen = _general("reactor_nuebar")(mod, osc.delta_cp, jnp.zeros(N_DRAWS), osc)
     assert np.max(np.abs(np.asarray(gen))) < 1e-14
     # ... but not for xi1 = 0 when delta_CP is generic: the reactor then sees the moment.
@@ -418,8 +419,8 @@ def test_closed_forms_fix_the_delta_sign_but_not_the_orientation():
     # leaves them unchanged ...
     moduli, xi1, xi3, osc = _random_points(60)
     flipped = osc._replace(delta_cp=-osc.delta_cp)
-    for beam, closed in (("reactor_nuebar", M.closed_form_reactor_eq12),
-                         ("sns_prompt_numu", M.closed_form_prompt_eq17)):
+    for beam, closed in (("reactor_nuebar", CF.closed_form_reactor_eq12),
+                         ("sns_prompt_numu", CF.closed_form_prompt_eq17)):
         _close(_general(beam)(moduli, -xi1, -xi3, flipped), jax.vmap(closed)(moduli, xi1, xi3, osc))
         # ... while flipping only delta (U_e3 = s13 e^{+i delta}) breaks them for generic input.
         diff = _general(beam)(moduli, xi1, xi3, flipped) - jax.vmap(closed)(moduli, xi1, xi3, osc)
