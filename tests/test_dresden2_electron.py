@@ -172,8 +172,8 @@ def test_cli_writes_json_and_figure(tmp_path):
 
 @pytest.mark.slow
 def test_electron_limit_agrees_with_upper_limit_of_the_inference_layer(electron):
-    # the grid + Brent limit of results.moment_limit vs profile_likelihood.upper_limit (vmapped
-    # grid, its own minimum search): both Wilks 2.71 on the same measurement
+    # results.moment_limit (one point at a time, nuisances started at the SM fit) vs the
+    # batched search started at the nominal nuisances: both Wilks 2.71 on the same measurement
     from cevns_jax.inference.profile_likelihood import upper_limit
     from cevns_jax.likelihood.physics_model import EffectiveMoment
 

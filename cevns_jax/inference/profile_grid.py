@@ -51,12 +51,13 @@ def _defaults(model) -> dict:
     return dict(getattr(model, "defaults", {k: 0.0 for k in model.parameters}))
 
 
-def _joint_profile(measurement, model, theta, lower, upper, centres, sigmas, n_steps):
-    """min over the profiled nuisances and the free physics parameters (``lower < upper``)
-    of -2 ln L + sum of the Gaussian constraints (``sigmas > 0``) at ``theta``."""
+def _joint_profile(measurement, model, theta, lower, upper, centres, sigmas, start, n_steps):
+    """min over the profiled nuisances (from ``start``, else nominal) and the free physics
+    parameters (``lower < upper``) of -2 ln L + sum of the Gaussian constraints
+    (``sigmas > 0``) at ``theta``."""
     names = measurement.profiled_names
     n = len(names)
-    nominal = measurement.nominal_nuisances()
+    nominal = {**measurement.nominal_nuisances(), **start}
     lows = [nu.lower for nu in measurement.nuisances if nu.name in names]
     highs = [nu.upper for nu in measurement.nuisances if nu.name in names]
     free = lower < upper
@@ -82,11 +83,11 @@ def _joint_profile(measurement, model, theta, lower, upper, centres, sigmas, n_s
 
 
 @partial(jax.jit, static_argnames=("n_steps",))
-def _held_kernel(measurement, mu2s, n_steps):
-    """Profiled -2 ln L at a batch of per-channel mu2 vectors (physics held): independent of
-    the moment model, so one compilation serves every model."""
+def _held_kernel(measurement, mu2s, start, n_steps):
+    """Profiled -2 ln L at a batch of per-channel mu2 vectors (physics held), nuisances
+    from ``start``: independent of the moment model, so one compilation serves every model."""
     TRACE_COUNT["held"] += 1
-    return jax.vmap(lambda m: profile(measurement, m, n_steps=n_steps))(mu2s)
+    return jax.vmap(lambda m: profile(measurement, m, n_steps=n_steps, start=start))(mu2s)
 
 
 @partial(jax.jit, static_argnames=("model",))
@@ -97,10 +98,11 @@ def _mu2s(measurement, model, thetas):
 
 
 @partial(jax.jit, static_argnames=("model", "n_steps"))
-def _kernel(measurement, model, thetas, lowers, uppers, centres, sigmas, n_steps):
+def _kernel(measurement, model, thetas, lowers, uppers, centres, sigmas, start, n_steps):
     TRACE_COUNT["points"] += 1
     return jax.vmap(lambda t, lo, hi: _joint_profile(measurement, model, t, lo, hi, centres,
-                                                     sigmas, n_steps))(thetas, lowers, uppers)
+                                                     sigmas, start, n_steps))(thetas, lowers,
+                                                                              uppers)
 
 
 def _check_names(model, names, what):
@@ -110,15 +112,29 @@ def _check_names(model, names, what):
                        f"known: {list(model.parameters)}")
 
 
+def _split_start(parts, nuisance_start):
+    """Per part, the float64 start values of its own nuisances; unknown names raise."""
+    start = dict(nuisance_start or {})
+    known = [set(part.nominal_nuisances()) for part in parts]
+    unknown = sorted(set(start) - set().union(*known))
+    if unknown:
+        raise KeyError(f"unknown nuisance(s) {unknown} in nuisance_start; known: "
+                       f"{sorted(set().union(*known))}")
+    return [{k: jnp.asarray(v, dtype=jnp.float64) for k, v in start.items() if k in names}
+            for names in known]
+
+
 def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
-                    chunk: int = 64, n_steps: int = 30) -> np.ndarray:
+                    nuisance_start=None, chunk: int = 64, n_steps: int = 30) -> np.ndarray:
     """-2 ln L at each point, nuisances and the ``free`` parameters profiled.
 
     ``points``: {parameter: values}, equal lengths or scalars (missing parameters at the
     model's defaults); for a free parameter the value is the start of the minimisation.
     ``free``: {parameter: (lower, upper)}, scalars or one value per point (where lower ==
     upper the parameter is held there). ``priors``: {parameter: (centre, sigma)}, Gaussian
-    constraint terms added to -2 ln L. Chunks of ``chunk`` points (the last one padded).
+    constraint terms added to -2 ln L. ``nuisance_start``: {nuisance: value} where the
+    minimisation starts (e.g. a previous fit), else the nominal values. Chunks of ``chunk``
+    points (the last one padded).
     ``measurement`` may be a sequence of parts without shared nuisances (e.g. the prefixed
     data sets of a combination): with every physics parameter held the profiled -2 ln L of
     the sum is the sum of the parts' (each part's Hessian is then small: several times
@@ -159,15 +175,17 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
                                                                              1.0)) ** 2, 0.0),
                          axis=1)
     parts = [part.canonical() for part in parts]
+    starts = _split_start(parts, nuisance_start)
     out = []
     for start in range(0, n, chunk):
         rows = np.resize(np.arange(start, min(start + chunk, n)), chunk)
         if held:
-            values = sum(_held_kernel(part, _mu2s(part, model, theta[rows]), n_steps)[0]
-                         for part in parts) + penalty[rows]
+            values = sum(_held_kernel(part, _mu2s(part, model, theta[rows]), part_start,
+                                      n_steps)[0]
+                         for part, part_start in zip(parts, starts)) + penalty[rows]
         else:
             values = _kernel(parts[0], model, theta[rows], lower[rows], upper[rows], centres,
-                             sigmas, n_steps)
+                             sigmas, starts[0], n_steps)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
 
@@ -186,7 +204,7 @@ def held_nuisances(measurement, model, point: dict, *, chunk: int = 64,
     out = {}
     for part in parts:
         nu = _held_kernel(part.canonical(), _mu2s(part.canonical(), model, jnp.asarray(theta)),
-                          n_steps)[1]
+                          {}, n_steps)[1]
         out.update({k: float(v[0]) for k, v in nu.items()})
     return out
 
@@ -245,15 +263,16 @@ def _coarse_grid(lower, upper, n_coarse):
 
 
 def upper_limits(measurement, model, names, *, grid=None, fixed=None, others_free=None,
-                 priors=None, level: float = 2.71, lower: float = 0.0, upper: float = 10.0,
-                 n_coarse: int = 48, rtol: float = 1e-6, max_iter: int = 40, chunk: int = 64,
-                 n_steps: int = 30) -> dict:
+                 priors=None, nuisance_start=None, level: float = 2.71, lower: float = 0.0,
+                 upper: float = 10.0, n_coarse: int = 48, rtol: float = 1e-6,
+                 max_iter: int = 40, chunk: int = 64, n_steps: int = 30) -> dict:
     """{name: :class:`UpperLimit`} for each parameter of ``names`` scanned over
     [``lower``, ``upper``], all evaluated together in the same chunks. While one is scanned,
     the others are at ``fixed`` = {parameter: value} or the model's defaults, except those in
     ``others_free`` = {parameter: (lower, upper)}, which are profiled (with the constraints
     ``priors`` = {parameter: (centre, sigma)}); the product ``grid`` = {parameter: values}
-    (e.g. the phases xi1, xi3) is profiled by its minimum.
+    (e.g. the phases xi1, xi3) is profiled by its minimum. The nuisances' minimisation starts
+    at ``nuisance_start`` (as in :func:`evaluate_points`).
 
     For each fixed grid point g the curve f_g(x) is evaluated on :func:`_coarse_grid`; a
     minimum inside the range is refined to 1e-6 relative (:func:`_refine_minima`); the
@@ -302,8 +321,8 @@ def upper_limits(measurement, model, names, *, grid=None, fixed=None, others_fre
         g = req[:, 2].astype(int)
         for i, k in enumerate(grid_names):
             pts[k] = grid_points[g, i]
-        return evaluate_points(measurement, model, pts, free=free, priors=priors, chunk=chunk,
-                               n_steps=n_steps)
+        return evaluate_points(measurement, model, pts, free=free, priors=priors,
+                               nuisance_start=nuisance_start, chunk=chunk, n_steps=n_steps)
 
     xs = _coarse_grid(lower, upper, n_coarse)
     coarse = values([(j, x, g) for j in range(len(names)) for x in xs for g in range(n_g)])

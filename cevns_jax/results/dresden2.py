@@ -33,8 +33,9 @@ from scipy import optimize, stats
 from ..analyses import dresden2 as d2
 from ..datasets.dresden2 import dresden2_spectra
 from ..experiments import build_experiment
+from ..inference.profile_likelihood import upper_limit
 from ..likelihood.measurement import profile
-from ..likelihood.physics_model import EffectiveMoment, TransitionMoments, channel_mu2s
+from ..likelihood.physics_model import EffectiveMoment, TransitionMoments
 from ..precision import require_x64
 from ..quadrature import QuadratureConfig
 from .published import attach
@@ -148,30 +149,15 @@ def strength_result(measurement) -> dict:
 def moment_limit(measurement, level: float = 2.71, mu_max: float = 40.0, model=None,
                  name: str = "mu") -> float:
     """90 % C.L. upper limit on the moment parameter ``name`` of ``model`` (default: mu of
-    :class:`EffectiveMoment`) [1e-10 mu_B] with the CEvNS strength at the SM: the first
-    crossing of Delta(-2 ln L) = ``level`` above the minimum over a grid on [0, mu_max],
-    refined by Brent's method."""
+    :class:`EffectiveMoment`) [1e-10 mu_B] with the CEvNS strength at the SM:
+    :func:`cevns_jax.inference.profile_likelihood.upper_limit` on [0, ``mu_max``], the
+    nuisances' minimisation started at the SM fit, one point at a time (CPU)."""
     m, _, start = sm_fit(measurement)
-    model = model or EffectiveMoment()
-
-    def f(mu):
-        mu2s = channel_mu2s(m, model, {name: float(mu)})
-        return float(_profile(m, mu2s, start)[0])
-
-    grid = np.concatenate([np.linspace(0.0, 1.0, 5)[:-1], np.geomspace(1.0, mu_max, 24)])
-    values = np.array([f(mu) for mu in grid])
-    i_min = int(np.argmin(values))
-    chi2_min = float(values[i_min])
-    if 0 < i_min < grid.size - 1:
-        res = optimize.minimize_scalar(f, bounds=(grid[i_min - 1], grid[i_min + 1]),
-                                       method="bounded")
-        chi2_min = min(float(res.fun), chi2_min)
-    above = np.flatnonzero((values - chi2_min >= level) & (np.arange(grid.size) > i_min))
-    if above.size == 0:
-        raise RuntimeError(f"no crossing of Delta chi2 = {level} below mu = {mu_max}")
-    j = int(above[0])
-    return optimize.brentq(lambda mu: f(mu) - chi2_min - level, grid[j - 1], grid[j],
-                           xtol=1e-6)
+    limit = upper_limit(m, model or EffectiveMoment(), name, level=level, upper=mu_max,
+                        nuisance_start=start, n_coarse=16, chunk=1, n_steps=N_STEPS)
+    if not limit.valid:
+        raise RuntimeError(f"no limit on {name}: {limit.status}")
+    return limit.value
 
 
 def expected_limit(measurement, level: float = 2.71) -> float:
