@@ -173,7 +173,7 @@ class FlatEfficiency:
         return jnp.full_like(recoil_nr, self.value)
 
     def breakpoints_nr(self):
-        return jnp.zeros(0)
+        return np.zeros(0)
 
 
 @jax.tree_util.register_dataclass
@@ -196,7 +196,7 @@ class CoherentCsI2017Efficiency:
         return self.k1 / (1.0 + jnp.exp(-self.k2 * (x - self.x0))) * step
 
     def breakpoints_nr(self):
-        return jnp.array([5.0, 6.0]) / self.pe_per_keVnr * 1e-3
+        return np.array([5.0, 6.0]) / self.pe_per_keVnr * 1e-3
 
 
 @jax.tree_util.register_pytree_node_class
@@ -233,7 +233,7 @@ class TabulatedEfficiency:
                           left=0.0, right=0.0)
 
     def breakpoints_nr(self):
-        return jnp.asarray(self.recoil_nr)
+        return self.recoil_nr
 
 
 def efficiency_from_config(block: dict):

@@ -119,11 +119,12 @@ class TabulatedSpectrum:
         whole = np.stack(_segment_moments(lower, energies[1:], intercept, slope))
         tail = np.concatenate([np.cumsum(whole[:, ::-1], axis=1)[:, ::-1],
                                np.zeros((3, 1))], axis=1)
-        self.energies = jnp.asarray(energies)
-        self.values = jnp.asarray(values)
-        self._slope = jnp.asarray(slope)
-        self._intercept = jnp.asarray(intercept)
-        self._tail = jnp.asarray(tail)
+        # NumPy leaves: inside a function that closes over the spectrum they stay concrete,
+        # so the knots can still place quadrature breakpoints there.
+        for array in (energies, values, slope, intercept, tail):
+            array.setflags(write=False)
+        self.energies, self.values = energies, values
+        self._slope, self._intercept, self._tail = slope, intercept, tail
 
     def tree_flatten(self):
         return (self.energies, self.values, self._slope, self._intercept, self._tail), None
@@ -148,13 +149,15 @@ class TabulatedSpectrum:
         return jnp.interp(energy, self.energies, self.values, left=0.0, right=0.0)
 
     def tail_moments(self, e_min, n_energy: int):
-        e = jnp.clip(e_min, self.energies[0], self.energies[-1])
-        last = self.energies.size - 2
-        seg = jnp.clip(jnp.searchsorted(self.energies, e, side="right") - 1, 0, last)
-        upper = self.energies[seg + 1]
-        piece = _segment_moments(jnp.maximum(e, 1e-12), upper, self._intercept[seg],
-                                 self._slope[seg])
-        return tuple(piece[k] + self._tail[k, seg + 1] for k in range(3))
+        energies = jnp.asarray(self.energies)
+        e = jnp.clip(e_min, energies[0], energies[-1])
+        last = energies.size - 2
+        seg = jnp.clip(jnp.searchsorted(energies, e, side="right") - 1, 0, last)
+        upper = energies[seg + 1]
+        piece = _segment_moments(jnp.maximum(e, 1e-12), upper, jnp.asarray(self._intercept)[seg],
+                                 jnp.asarray(self._slope)[seg])
+        tail = jnp.asarray(self._tail)
+        return tuple(piece[k] + tail[k, seg + 1] for k in range(3))
 
 
 def integrate_density(spectrum, n_energy: int = 64) -> float:

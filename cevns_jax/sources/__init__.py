@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import jax
-import jax.numpy as jnp
 
 
 @partial(jax.tree_util.register_dataclass, data_fields=["parts", "fluence"],
@@ -30,5 +29,5 @@ class Beam:
 
     @property
     def e_max(self):
-        """The highest neutrino energy of the parts [MeV]."""
-        return jnp.max(jnp.stack([jnp.asarray(part.e_max) for part in self.parts]))
+        """The highest neutrino energy of the parts [MeV] (concrete parts only)."""
+        return max(part.e_max for part in self.parts)
