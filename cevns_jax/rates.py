@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .physics.cross_sections import em_coefficients, sm_coefficients, weak_charges
 from .physics.form_factors import form_factor
@@ -159,8 +160,14 @@ def binned_templates(experiment, params=None, quad: QuadratureConfig = Quadratur
     """
     require_x64()
     params = _resolve(experiment, params)
-    leaves = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=jnp.float64), experiment)
-    return _compiled_templates(leaves, params, quad)
+    return _compiled_templates(jax.tree_util.tree_map(_float64, experiment), params, quad)
+
+
+def _float64(leaf):
+    """A leaf as a float64 array, so Python floats and arrays key the same compiled code."""
+    if isinstance(leaf, jax.Array):
+        return leaf if leaf.dtype == jnp.float64 else leaf.astype(jnp.float64)
+    return np.asarray(leaf, dtype=np.float64)
 
 
 def _templates(experiment, params, quad):
