@@ -9,13 +9,19 @@ the rate integrals run over T_nr:
 - ``PE`` edges use n_PE = (PE per keVnr) x T_nr/keV (paper 000 Eq. 29).
 Efficiency curves are functions of T_nr with their discontinuities listed as
 breakpoints, so the quadrature splits there and never integrates across a step.
+
+Every class here is a JAX pytree: numbers and arrays (isotope arrays, bin edges, kappa,
+efficiency and resolution parameters, efficiency tables) are leaves, so they can be traced
+by ``jit``, ``grad`` and ``vmap``; names, the energy scale, the quenching model and array
+sizes are static structure.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from functools import partial
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -30,9 +36,13 @@ OPEN_UPPER_EDGE_MEV = 1.0e3
 ENERGY_SCALES = {"energy_nr": "nr", "energy_ee": "ee", "photoelectrons": "pe"}
 
 
+@partial(jax.tree_util.register_dataclass,
+         data_fields=["Z", "N", "A", "nuclear_mass", "delta_z", "delta_n", "n_nuclei", "mass_kg"],
+         meta_fields=["names"])
 @dataclass(frozen=True, eq=False)
 class Target:
-    """Isotope arrays of a detector: charges, masses, spin excesses, number of nuclei."""
+    """Isotope arrays of a detector: charges, masses, spin excesses, number of nuclei, and
+    the detector mass [kg] they were counted for (``n_nuclei`` is proportional to it)."""
 
     names: tuple
     Z: jnp.ndarray
@@ -42,6 +52,7 @@ class Target:
     delta_z: jnp.ndarray
     delta_n: jnp.ndarray
     n_nuclei: jnp.ndarray
+    mass_kg: float
 
     @classmethod
     def from_material(cls, material, mass_kg: float) -> "Target":
@@ -53,6 +64,7 @@ class Target:
             nuclear_mass=col(lambda i: i.nuclear_mass_mev),
             delta_z=col(lambda i: i.delta_z), delta_n=col(lambda i: i.delta_n),
             n_nuclei=jnp.asarray(np.array([n for _, n in pairs], dtype=np.float64)),
+            mass_kg=float(mass_kg),
         )
 
     def default_kappa(self, kappa=None):
@@ -89,6 +101,8 @@ def from_recoil_nr(recoil_nr, scale: str, Z, kappa, pe_per_kev_nr=None,
     raise ValueError(f"unknown energy scale {scale!r}; expected 'nr', 'ee' or 'pe'")
 
 
+@partial(jax.tree_util.register_dataclass, data_fields=["noise", "stochastic", "relative"],
+         meta_fields=["reach"])
 @dataclass(frozen=True)
 class GaussianResolution:
     """Gaussian smearing of the observable E: sigma(E)^2 = noise^2 + stochastic E + (relative E)^2.
@@ -108,10 +122,9 @@ class GaussianResolution:
     def sigma(self, energy):
         return jnp.sqrt(self.noise**2 + self.stochastic * energy + (self.relative * energy) ** 2)
 
-    def lowest_true_energy(self, edge: float) -> float:
+    def lowest_true_energy(self, edge):
         """Where the integration over true observable energies starts for a lowest edge."""
-        width = math.sqrt(self.noise**2 + self.stochastic * edge + (self.relative * edge) ** 2)
-        return max(edge - self.reach * width, 1e-3 * edge)
+        return jnp.maximum(edge - self.reach * self.sigma(edge), 1e-3 * edge)
 
     def response(self, energy, lo, hi):
         """Probability that true observable ``energy`` is seen in [lo, hi] (hi may be inf)."""
@@ -149,6 +162,7 @@ def resolution_from_config(block, scale: str):
     return resolution
 
 
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class FlatEfficiency:
     """A constant detection efficiency (paper 000 Table I: 50% or 100%)."""
@@ -159,9 +173,10 @@ class FlatEfficiency:
         return jnp.full_like(recoil_nr, self.value)
 
     def breakpoints_nr(self):
-        return ()
+        return np.zeros(0)
 
 
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class CoherentCsI2017Efficiency:
     """COHERENT CsI 2017 acceptance, paper 000 Eqs. (29)-(31):
@@ -181,9 +196,10 @@ class CoherentCsI2017Efficiency:
         return self.k1 / (1.0 + jnp.exp(-self.k2 * (x - self.x0))) * step
 
     def breakpoints_nr(self):
-        return tuple(pe / self.pe_per_keVnr * 1e-3 for pe in (5.0, 6.0))
+        return np.array([5.0, 6.0]) / self.pe_per_keVnr * 1e-3
 
 
+@jax.tree_util.register_pytree_node_class
 class TabulatedEfficiency:
     """Piecewise-linear efficiency through (``recoil_nr`` [MeV], ``values``), zero outside.
 
@@ -203,12 +219,21 @@ class TabulatedEfficiency:
         self.recoil_nr = recoil_nr
         self.values = values
 
+    def tree_flatten(self):
+        return (self.recoil_nr, self.values), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children):
+        efficiency = object.__new__(cls)
+        efficiency.recoil_nr, efficiency.values = children
+        return efficiency
+
     def __call__(self, recoil_nr):
         return jnp.interp(recoil_nr, jnp.asarray(self.recoil_nr), jnp.asarray(self.values),
                           left=0.0, right=0.0)
 
     def breakpoints_nr(self):
-        return tuple(float(x) for x in self.recoil_nr)
+        return self.recoil_nr
 
 
 def efficiency_from_config(block: dict):
@@ -239,13 +264,19 @@ def efficiency_from_config(block: dict):
                      "expected 'flat', 'coherent_csi2017' or 'tabulated'")
 
 
+@partial(jax.tree_util.register_dataclass,
+         data_fields=["target", "edges", "efficiency", "kappa", "pe_per_kev_nr", "resolution"],
+         meta_fields=["scale", "quenching"])
 @dataclass(frozen=True, eq=False)
 class Detector:
     """A target with an energy scale, bin edges on that scale and an efficiency in T_nr.
 
     ``edges`` are in internal units of ``scale`` (MeV, or photoelectrons for ``pe``); the
-    last edge may be ``inf`` (open bin up to the kinematic end point). ``quenching`` maps
-    ``ee`` energies to nuclear recoil (``kappa`` is its Lindhard parameter per isotope).
+    last edge may be ``inf`` (open bin up to the kinematic end point). The threshold is the
+    lowest edge ``edges[0]``, on the same scale: it is mapped to T_nr per isotope inside the
+    rate integral, so derivatives with respect to it pass through the quenching inversion.
+    ``quenching`` maps ``ee`` energies to nuclear recoil (``kappa`` is its Lindhard parameter
+    per isotope).
     """
 
     target: Target
@@ -273,7 +304,7 @@ class Detector:
         if self.resolution is None:
             return self.edges_nr(kappa)
         kappa = self.kappa if kappa is None else kappa
-        start = self.resolution.lowest_true_energy(float(self.edges[0]))
+        start = self.resolution.lowest_true_energy(jnp.asarray(self.edges)[0])
         low = to_recoil_nr(jnp.full(self.target.Z.shape, start), self.scale, self.target.Z,
                            jnp.broadcast_to(kappa, self.target.Z.shape), self.pe_per_kev_nr,
                            self.quenching)
@@ -301,8 +332,9 @@ class Detector:
     def isotope_edges_nr(self, Z, kappa):
         """Bin edges in T_nr for charge(s) ``Z`` and Lindhard ``kappa`` (broadcast against the
         edges' axis); an infinite last edge maps to :data:`OPEN_UPPER_EDGE_MEV`."""
-        finite = np.isfinite(self.edges)
-        values = jnp.asarray(np.where(finite, self.edges, 1.0))
+        edges = jnp.asarray(self.edges)
+        finite = jnp.isfinite(edges)
+        values = jnp.where(finite, edges, 1.0)
         mapped = to_recoil_nr(values, self.scale, Z, kappa, self.pe_per_kev_nr, self.quenching)
         mapped = jnp.broadcast_to(mapped, jnp.broadcast_shapes(jnp.shape(mapped), values.shape))
-        return jnp.where(jnp.asarray(finite), mapped, OPEN_UPPER_EDGE_MEV)
+        return jnp.where(finite, mapped, OPEN_UPPER_EDGE_MEV)

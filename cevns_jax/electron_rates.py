@@ -224,8 +224,8 @@ def _beam_integrand(beam: ElectronBeam, part, recoil, params, quad):
 
 def _part_breakpoints(part) -> np.ndarray:
     """Recoils where a part's integrand has kinks (table knots) or ends (its T_max)."""
-    knots = list(part.knots) + [part.e_max]
-    return np.asarray(phys.recoil_max(np.asarray(knots, dtype=float)))
+    knots = np.append(np.asarray(part.knots, dtype=float), float(part.e_max))
+    return np.asarray(phys.recoil_max(knots))
 
 
 def _nodes(edges, breakpoints, n: int):

@@ -13,19 +13,23 @@ per beam, so any effective moment combines them linearly: N = S + mu_eff^2 E.
 Parameters (a dict, differentiable): ``flux_scale`` (multiplies every beam),
 ``radius_scale`` (form-factor size), ``kappa`` (Lindhard kappa per isotope, used by the
 lindhard and modified_lindhard quenching models),
-``sin2_theta_w``. :func:`binned_templates` compiles once per (experiment, quadrature) and
-reuses the compiled code for new parameter values (run op by op, one call costs several times
-its compilation); under an outer ``jit``, ``grad`` or ``vmap`` it is traced inline. The
-differential rates are pure and undecorated: jit them at the call site.
+``sin2_theta_w``. :func:`binned_templates` compiles once per experiment *structure* and
+quadrature: the experiment is a pytree argument of one module-level ``jit``, so experiments
+that differ only in exposure, target mass, thresholds, bin edges or fluences, and new
+parameter values, reuse the compiled code (run op by op, one call costs several times its
+compilation); under an outer ``jit``, ``grad`` or ``vmap`` it is traced inline, and those
+numbers can be traced too (:mod:`cevns_jax.experiments.vary`). The differential rates are
+pure and undecorated: jit them at the call site.
 """
 
 from __future__ import annotations
 
-import weakref
+from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .physics.cross_sections import em_coefficients, sm_coefficients, weak_charges
 from .physics.form_factors import form_factor
@@ -151,11 +155,19 @@ def binned_templates(experiment, params=None, quad: QuadratureConfig = Quadratur
     """Expected SM and unit-moment EM events per beam and bin (paper 000 Eq. 33).
 
     Returns :class:`Templates` with arrays of shape (n_beams, n_bins). Parameter names and
-    concrete values are checked here; the integration runs in the compiled function of this
-    experiment and quadrature (:func:`_compiled_templates`).
+    concrete values are checked here; the integration runs in :func:`_compiled_templates`,
+    compiled once per experiment structure and quadrature.
     """
     require_x64()
-    return _binned_templates(experiment, quad)(_resolve(experiment, params))
+    params = _resolve(experiment, params)
+    return _compiled_templates(jax.tree_util.tree_map(_float64, experiment), params, quad)
+
+
+def _float64(leaf):
+    """A leaf as a float64 array, so Python floats and arrays key the same compiled code."""
+    if isinstance(leaf, jax.Array):
+        return leaf if leaf.dtype == jnp.float64 else leaf.astype(jnp.float64)
+    return np.asarray(leaf, dtype=np.float64)
 
 
 def _templates(experiment, params, quad):
@@ -167,15 +179,16 @@ def _templates(experiment, params, quad):
     return Templates(scale * per_isotope[0].sum(0), scale * per_isotope[1].sum(0))
 
 
-#: experiment -> {quadrature: jitted _templates}; an entry goes with its experiment.
-_COMPILED = weakref.WeakKeyDictionary()
+#: Number of times :func:`_compiled_templates` has been traced (one per structure and quadrature).
+TRACE_COUNT = 0
 
 
-def _binned_templates(experiment, quad):
-    per_quad = _COMPILED.setdefault(experiment, {})
-    if quad not in per_quad:
-        per_quad[quad] = jax.jit(lambda params: _templates(experiment, params, quad))
-    return per_quad[quad]
+@partial(jax.jit, static_argnames="quad")
+def _compiled_templates(experiment, params, quad):
+    """:func:`_templates` with the experiment's leaves (as float64 arrays) as arguments."""
+    global TRACE_COUNT
+    TRACE_COUNT += 1
+    return _templates(experiment, params, quad)
 
 
 def _isotope_differential(iso, recoil, experiment, params, options, quad, with_efficiency):

@@ -18,19 +18,27 @@ A beam is a tuple of parts whose moments add. ``e_max`` of a part bounds the rec
 that part can reach, so rate integrals stop exactly at its kinematic end point; ``knots``
 lists the energies where a part's moments are only piecewise smooth (table knots), so the
 recoil quadrature can split at T_max(knot).
+
+The three classes are JAX pytrees: line energies and table arrays are leaves (traced under
+``jit``/``grad``/``vmap``); an analytic density and its support [e_lo, e_hi] are static
+structure, so two spectra share compiled code when their densities compare equal (a
+module-level function or a frozen dataclass, never a fresh closure).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .quadrature import linear_nodes
 
 
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class LineSpectrum:
     """A monochromatic line of unit intensity at ``energy`` [MeV]."""
@@ -49,9 +57,11 @@ class LineSpectrum:
         return tuple(jnp.where(above, self.energy ** (-k), 0.0) for k in range(3))
 
 
-@dataclass(frozen=True, eq=False)
+@partial(jax.tree_util.register_dataclass, data_fields=[],
+         meta_fields=["density", "e_lo", "e_hi"])
+@dataclass(frozen=True)
 class AnalyticSpectrum:
-    """A smooth spectrum ``density(E)`` [per MeV] on [e_lo, e_hi] [MeV]."""
+    """A smooth spectrum ``density(E)`` [per MeV] on [e_lo, e_hi] [MeV] (all three static)."""
 
     density: Callable
     e_lo: float
@@ -83,11 +93,13 @@ def _segment_moments(e_lo, e_hi, intercept, slope):
     return m0, m1, m2
 
 
+@jax.tree_util.register_pytree_node_class
 class TabulatedSpectrum:
     """Piecewise-linear spectrum through (``energies``, ``values``); zero outside the table.
 
     The tail moments of whole segments are accumulated once at construction; a query
-    adds the partial segment containing e_min in closed form.
+    adds the partial segment containing e_min in closed form. The table and the
+    accumulated moments are the pytree leaves.
     """
 
     def __init__(self, energies, values):
@@ -107,26 +119,45 @@ class TabulatedSpectrum:
         whole = np.stack(_segment_moments(lower, energies[1:], intercept, slope))
         tail = np.concatenate([np.cumsum(whole[:, ::-1], axis=1)[:, ::-1],
                                np.zeros((3, 1))], axis=1)
-        self.energies = jnp.asarray(energies)
-        self.values = jnp.asarray(values)
-        self._slope = jnp.asarray(slope)
-        self._intercept = jnp.asarray(intercept)
-        self._tail = jnp.asarray(tail)
-        self.e_max = float(energies[-1])
-        #: the tail moments are piecewise smooth between table knots
-        self.knots = tuple(float(e) for e in energies[1:-1])
+        # NumPy leaves: inside a function that closes over the spectrum they stay concrete,
+        # so the knots can still place quadrature breakpoints there.
+        for array in (energies, values, slope, intercept, tail):
+            array.setflags(write=False)
+        self.energies, self.values = energies, values
+        self._slope, self._intercept, self._tail = slope, intercept, tail
+
+    def tree_flatten(self):
+        return (self.energies, self.values, self._slope, self._intercept, self._tail), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children):
+        spectrum = object.__new__(cls)
+        (spectrum.energies, spectrum.values, spectrum._slope, spectrum._intercept,
+         spectrum._tail) = children
+        return spectrum
+
+    @property
+    def e_max(self):
+        return self.energies[-1]
+
+    @property
+    def knots(self):
+        """Interior table energies: the tail moments are piecewise smooth between them."""
+        return self.energies[1:-1]
 
     def density(self, energy):
         return jnp.interp(energy, self.energies, self.values, left=0.0, right=0.0)
 
     def tail_moments(self, e_min, n_energy: int):
-        e = jnp.clip(e_min, self.energies[0], self.energies[-1])
-        last = self.energies.size - 2
-        seg = jnp.clip(jnp.searchsorted(self.energies, e, side="right") - 1, 0, last)
-        upper = self.energies[seg + 1]
-        partial = _segment_moments(jnp.maximum(e, 1e-12), upper, self._intercept[seg],
-                                   self._slope[seg])
-        return tuple(partial[k] + self._tail[k, seg + 1] for k in range(3))
+        energies = jnp.asarray(self.energies)
+        e = jnp.clip(e_min, energies[0], energies[-1])
+        last = energies.size - 2
+        seg = jnp.clip(jnp.searchsorted(energies, e, side="right") - 1, 0, last)
+        upper = energies[seg + 1]
+        piece = _segment_moments(jnp.maximum(e, 1e-12), upper, jnp.asarray(self._intercept)[seg],
+                                 jnp.asarray(self._slope)[seg])
+        tail = jnp.asarray(self._tail)
+        return tuple(piece[k] + tail[k, seg + 1] for k in range(3))
 
 
 def integrate_density(spectrum, n_energy: int = 64) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 
 from ..detectors import (ENERGY_SCALES, Detector, Target, efficiency_from_config,
@@ -45,7 +46,16 @@ class PhysicsOptions:
 
 @dataclass(frozen=True, eq=False)
 class Experiment:
-    """A built experiment: beams, detector, physics options and default parameters."""
+    """A built experiment: beams, detector, physics options and default parameters.
+
+    A JAX pytree: the arrays and numbers of the beams, the detector and the default
+    parameters are leaves; the physics options, beam names, energy scale, quenching model
+    and array sizes are its structure (static). ``name``, ``setup``, ``group`` and
+    ``config`` describe it: they travel with the static data but compare equal for every
+    experiment, so experiments that differ only in numbers share compiled code, and a
+    jitted function must not branch on them. ``config`` is the configuration it was built
+    from (it does not follow :mod:`~cevns_jax.experiments.vary`).
+    """
 
     name: str
     setup: str
@@ -63,6 +73,37 @@ class Experiment:
     @property
     def label(self) -> str:
         return f"{self.name} [{self.setup}]"
+
+
+class _Description:
+    """Descriptive fields of an experiment kept in its pytree static data; every instance
+    compares equal, so they are not part of the structure that keys compiled code."""
+
+    def __init__(self, fields: tuple):
+        self.fields = fields
+
+    def __eq__(self, other):
+        return isinstance(other, _Description)
+
+    def __hash__(self):
+        return 0
+
+
+def _flatten_experiment(experiment: Experiment):
+    children = (experiment.beams, experiment.detector, experiment.default_params)
+    description = _Description((experiment.name, experiment.setup, experiment.group,
+                                experiment.config))
+    return children, (experiment.options, description)
+
+
+def _unflatten_experiment(static, children):
+    options, description = static
+    name, setup, group, config = description.fields
+    beams, detector, params = children
+    return Experiment(name, setup, group, beams, detector, options, params, config)
+
+
+jax.tree_util.register_pytree_node(Experiment, _flatten_experiment, _unflatten_experiment)
 
 
 _require = schema.require
@@ -235,7 +276,7 @@ def _check_threshold_reachable(detector: Detector, beams, options: PhysicsOption
     threshold_nr = np.asarray(to_recoil_nr(
         np.full(target.Z.shape, detector.edges[0]), detector.scale, target.Z, detector.kappa,
         detector.pe_per_kev_nr, detector.quenching))
-    e_max = max(beam.e_max for beam in beams)
+    e_max = max(float(beam.e_max) for beam in beams)
     t_max = np.asarray(recoil_max(e_max, target.nuclear_mass, options.kinematics))
     if np.all(threshold_nr >= t_max):
         raise ConfigError(

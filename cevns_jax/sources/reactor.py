@@ -16,6 +16,7 @@ fission (Kopeikin et al., Phys. At. Nucl. 67, 1892 (2004)).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import jax.numpy as jnp
 import numpy as np
@@ -42,8 +43,24 @@ def _check_fractions(fractions: dict) -> dict:
     return values
 
 
+@dataclass(frozen=True)
+class ExpPolynomialDensity:
+    """E -> sum_i f_i exp(sum_k alpha_ik E^(k-1)) [per MeV per fission]: ``terms`` holds
+    (f_i, (alpha_i1, alpha_i2, ...)) as Python numbers, so equal mixtures compare and hash
+    equal and share compiled rate kernels."""
+
+    terms: tuple
+
+    def __call__(self, energy):
+        total = 0.0
+        for f, alpha in self.terms:
+            total = total + f * jnp.exp(jnp.polyval(jnp.asarray(alpha[::-1]), energy))
+        return total
+
+
 def exp_polynomial_density(fractions: dict, high_energy: str = "mueller2011"):
-    """E -> sum_i f_i exp(sum_k alpha_ik E^(k-1)) [per MeV per fission]."""
+    """E -> sum_i f_i exp(sum_k alpha_ik E^(k-1)) [per MeV per fission]
+    (Mueller et al. 2011 or Huber 2011 coefficients; Huber has no 238U fit, Mueller's is used)."""
     if high_energy not in HIGH_ENERGY_MODELS:
         raise ValueError(f"unknown reactor parametrisation {high_energy!r}; "
                          f"expected one of {HIGH_ENERGY_MODELS}")
@@ -52,15 +69,9 @@ def exp_polynomial_density(fractions: dict, high_energy: str = "mueller2011"):
         if f == 0.0:
             continue
         model = "mueller2011" if (iso == "U238" and high_energy == "huber2011") else high_energy
-        terms.append((f, jnp.asarray(datasets.mueller_coefficients(iso, model))))
-
-    def density(energy):
-        total = 0.0
-        for f, alpha in terms:
-            total = total + f * jnp.exp(jnp.polyval(alpha[::-1], energy))
-        return total
-
-    return density
+        alpha = np.asarray(datasets.mueller_coefficients(iso, model), dtype=np.float64)
+        terms.append((float(f), tuple(float(a) for a in alpha)))
+    return ExpPolynomialDensity(tuple(terms))
 
 
 def low_energy_table(fractions: dict, model: str):
