@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scan_io import AXIS_LABELS, ScanResult
+from .scan_run import evaluate_points
 
 
 def delta_chi2_level(cl=0.9, dof=1) -> float:
@@ -145,8 +146,6 @@ def refine_limit(model, grid, name, level, chi2_min, *, path="template", n_sub=3
     ``"bracket"``) when a round would exceed ``max_points`` evaluations.
     ``profile``: the scan's 1-D Delta chi^2 on the axis (else computed on the grid).
     Returns a :class:`Limit`."""
-    from .scan import evaluate_points
-
     x = np.asarray(grid[name], dtype=np.float64)
     others = {n: np.asarray(v) for n, v in grid.items() if n != name}
     n_other = int(np.prod([len(v) for v in others.values()]))

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..precision import require_x64
 from . import scan_io
-from .scan import (NUISANCE_AXES, TMM_AXES, ScanModel, _basis, _chi2_from_mu2,
+from .scan_model import (NUISANCE_AXES, TMM_AXES, ScanModel, _basis, _chi2_from_mu2,
                    _full_chi2_point, _template_chi2_point)
 from .scan_io import AXIS_UNITS, ScanResult
 
