@@ -26,8 +26,6 @@ FORBIDDEN = {
 #: Everything except the CLI (and the ``python -m cevns_jax`` entry) must not import these.
 NOBODY_IMPORTS = {"cli"}
 ENTRY_POINTS = {"cli", "__main__"}
-#: Modules allowed to break the import rules (none: every analysis builds measurements).
-KNOWN_EXCEPTIONS = set()
 
 
 def _imported_top_levels(path: pathlib.Path):
@@ -67,16 +65,8 @@ def test_import_rules():
         forbidden = FORBIDDEN.get(layer, set())
         if layer not in ENTRY_POINTS:
             forbidden = forbidden | NOBODY_IMPORTS
-        for name in sorted(imported & forbidden):
-            if (str(rel), name) not in KNOWN_EXCEPTIONS:
-                violations.append(f"{rel} imports {name}")
+        violations.extend(f"{rel} imports {name}" for name in sorted(imported & forbidden))
     assert not violations, "\n".join(violations)
-
-
-def test_known_exceptions_are_still_real():
-    """The exception list shrinks as analyses become measurement constructors."""
-    for rel, name in KNOWN_EXCEPTIONS:
-        assert name in _imported_top_levels(PACKAGE / rel), f"{rel} no longer imports {name}"
 
 
 def test_drivers_are_imported_only_by_drivers():
@@ -109,14 +99,10 @@ def test_importing_the_library_writes_no_global_state():
 
 
 def test_no_library_module_over_limit():
-    """Modules stay readable: at most ~600 lines (the known exceptions are listed below)."""
+    """Modules stay readable: at most ~600 lines (650 allowed before a split)."""
     long = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in _modules()}
-    over = {k: n for k, n in long.items() if n > 650 and k not in LONG_EXCEPTIONS}
+    over = {k: n for k, n in long.items() if n > 650}
     assert not over, over
-
-
-#: Modules over the limit, to be split at their seams.
-LONG_EXCEPTIONS = set()
 
 
 
