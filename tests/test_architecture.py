@@ -1,12 +1,10 @@
 """Import rules of docs/design.md, and no global state written by library modules."""
 
 import ast
-import importlib
 import pathlib
 import subprocess
 import sys
 
-import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "cevns_jax"
 
