@@ -201,6 +201,19 @@ def _quartic(a=0.8, sigma=1.3):
     return lambda mu: (a * mu**2) ** 2 / sigma**2
 
 
+def test_crossing_gradient_matches_closed_form():
+    """Delta = (a mu^2)^2 / sigma^2 = level at mu* = (sigma sqrt(level) / a)^(1/2), so
+    d mu*/d a = -mu* / (2 a) and d mu*/d sigma = mu* / (2 sigma): exact to round-off."""
+    a, sigma, level = 0.8, 1.3, 2.71
+    mu_star = math.sqrt(sigma * math.sqrt(level) / a)
+    delta = lambda mu, p: (p["a"] * mu**2) ** 2 / p["sigma"] ** 2
+    grad = LIM.crossing_gradient(delta, mu_star, {"a": a, "sigma": sigma})
+    assert float(grad["a"]) == pytest.approx(-mu_star / (2 * a), rel=1e-12)
+    assert float(grad["sigma"]) == pytest.approx(mu_star / (2 * sigma), rel=1e-12)
+    with pytest.raises(ValueError, match="not simple"):
+        LIM.crossing_gradient(delta, 0.0, {"a": a, "sigma": sigma})   # d delta/d mu = 0 at 0
+
+
 def test_upper_limit_closed_form_and_bracket_stability():
     a, sigma, level = 0.8, 1.3, 2.71
     exact = math.sqrt(sigma * math.sqrt(level) / a)

@@ -15,6 +15,8 @@ Sect. 3 uses 90 % C.L. with 2 d.o.f. as well.
   :func:`bisect_crossing` is a pure-JAX bisection for jit/vmap (e.g. scans over exposure).
   Allowed islands above the limit (Delta chi^2 dipping below ``level`` again, possible when
   phases allow cancellations) are reported in the status, not silently merged.
+* :func:`crossing_gradient`: the derivative of a limit with respect to anything the Delta chi^2
+  depends on (threshold, exposure, ...), by the implicit function theorem.
 * :func:`region_2d`: Delta chi^2 map on a grid and its ``level`` contour lines, extracted with
   ``contourpy`` (matplotlib's contour generator); :func:`closed_contours` keeps closed ones.
 
@@ -41,6 +43,7 @@ __all__ = [
     "bisect_crossing",
     "closed_contours",
     "contour_lines",
+    "crossing_gradient",
     "delta_chi2_profile",
     "is_closed",
     "region_2d",
@@ -235,6 +238,21 @@ def upper_limit(chi2_of_x: Callable, level: float = 2.71, bracket=(0.0, 1.0), *,
                   f"[{where.min():.6g}, {where.max():.6g}] (disconnected allowed region)")
     return Limit(float(value), float(x_min), float(ref), float(level), True, status + status_min,
                  used, (a, b), islands, n_eval)
+
+
+def crossing_gradient(delta_fn: Callable, x_star, theta):
+    """d x*/d theta of a limit x* defined by delta_fn(x*, theta) = level (implicit function
+    theorem): -(d delta/d theta) / (d delta/d x) at (x*, theta). ``delta_fn`` is differentiable
+    in both arguments (e.g. Delta(-2 ln L) of a measurement built from templates that depend
+    on a detector's threshold or exposure); ``theta`` any pytree; returns the same pytree.
+    Valid where the crossing is simple (d delta/d x != 0): a ValueError otherwise."""
+    x_star = jnp.asarray(x_star, dtype=jnp.float64)
+    slope = float(jax.grad(delta_fn, argnums=0)(x_star, theta))
+    if not (np.isfinite(slope) and slope != 0.0):
+        raise ValueError(f"d delta/d x = {slope!r} at x* = {float(x_star)!r}: the crossing is "
+                         "not simple, its gradient is undefined")
+    return jax.tree_util.tree_map(lambda g: -g / slope,
+                                  jax.grad(delta_fn, argnums=1)(x_star, theta))
 
 
 def bisect_crossing(delta_fn: Callable, lo, hi, level=2.71, n_iter: int = 100):

@@ -15,6 +15,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
+from ..precision import require_x64
 from .measurement import Channel, Components, Measurement, Nuisance
 
 __all__ = ["ScaledBins", "ScaledTotal", "binned_poisson_measurement", "total_count_measurement"]
@@ -75,16 +76,18 @@ class ScaledBins:
 
 def binned_poisson_measurement(name, beams, sm, em, *, n_obs, background=0.0, signal_sigma):
     """Poisson counts per bin with a Gaussian-constrained signal normalisation (bounded at
-    1 + a >= 0.01): templates ``sm``, ``em`` of shape (n_beams, n_bins)."""
-    sm = np.asarray(sm, dtype=float)
-    em = np.asarray(em, dtype=float)
-    n_obs = np.asarray(n_obs, dtype=float)
+    1 + a >= 0.01): templates ``sm``, ``em`` of shape (n_beams, n_bins). Traceable: the
+    templates, counts and background may depend on parameters under ``jit`` or ``grad``."""
+    require_x64()
+    sm = jnp.asarray(sm, dtype=jnp.float64)
+    em = jnp.asarray(em, dtype=jnp.float64)
+    n_obs = jnp.asarray(n_obs, dtype=jnp.float64)
     if sm.ndim != 2 or sm.shape != em.shape or n_obs.shape != (sm.shape[1],):
         raise ValueError(f"{name}: need (n_beams, n_bins) templates and n_bins counts, got "
                          f"{sm.shape}, {em.shape}, {n_obs.shape}")
     channel = Channel(
-        observed=jnp.asarray(n_obs),
-        data={"sm": jnp.asarray(sm), "em": jnp.asarray(em),
+        observed=n_obs,
+        data={"sm": sm, "em": em,
               "background": jnp.broadcast_to(jnp.asarray(background, dtype=jnp.float64),
                                              (sm.shape[1],))},
         name=name, beams=tuple(beams), statistic="poisson", expected_fn=ScaledBins("signal"))
