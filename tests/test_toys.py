@@ -119,3 +119,42 @@ def test_observed_statistic_compiles_once():
     assert toys.TRACE_COUNT == before
     # t is a likelihood ratio: >= 0; at s = 1 with n = 2, b = 1 the best fit s = 1 gives t = 0
     assert first == pytest.approx(0.0, abs=1e-8) and second >= 0.0
+
+
+def _store_case(n_obs=(2.0, 0.0, 1.0, 3.0)):
+    return binned_poisson_measurement("bins", ("nue",), np.ones((1, 4)), 0.5 * np.ones((1, 4)),
+                                      n_obs=np.array(n_obs), background=1.0, signal_sigma=0.2)
+
+
+def test_toy_store_resumes_and_never_reads_stale_toys(tmp_path, monkeypatch):
+    """A second construction with the same inputs reads every point back (no toy is drawn:
+    toy_statistics is made to fail); new data give new keys and are computed; an unreadable
+    file is computed again. Values read back are bit-identical (np.save/np.load)."""
+    from cevns_jax.inference.toy_store import ToyStore
+
+    args = dict(n_toys=40, key=jax.random.PRNGKey(5), batch_size=40, store=tmp_path)
+    first_crit, first = toys.critical_values(_store_case(), EffectiveMoment(), "mu", [0.5, 1.0],
+                                             **args)
+    assert len(list(tmp_path.glob("*.npy"))) == 2
+    real = toys.toy_statistics
+
+    def fail(*a, **k):
+        raise AssertionError("a stored point was drawn again")
+
+    monkeypatch.setattr(toys, "toy_statistics", fail)
+    again_crit, again = toys.critical_values(_store_case(), EffectiveMoment(), "mu", [0.5, 1.0],
+                                             **args)
+    np.testing.assert_array_equal(again_crit, first_crit)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(AssertionError, match="drawn again"):      # other data: another key
+        toys.critical_values(_store_case((2.0, 0.0, 1.0, 4.0)), EffectiveMoment(), "mu", [0.5],
+                             **args)
+    monkeypatch.setattr(toys, "toy_statistics", real)
+    for path in tmp_path.glob("*.npy"):
+        path.write_bytes(b"not an array")
+    redrawn_crit, _ = toys.critical_values(_store_case(), EffectiveMoment(), "mu", [0.5, 1.0],
+                                           **args)
+    np.testing.assert_array_equal(redrawn_crit, first_crit)
+    assert not list(tmp_path.glob("*.tmp"))                          # no partial files left
+    assert ToyStore.key(a=1.0) != ToyStore.key(a=1.0 + 1e-15)       # the key sees every bit

@@ -6,6 +6,8 @@ unit, method, reference); ``DIR/data_results.json`` the same rows with the softw
 the time and the options used; ``DIR/world_table.csv``/``.json`` every magnetic-moment limit
 (each data set alone and combined, ours beside the published value) and ``world_limits.png``;
 with ``--regions`` also the 2-D 90% C.L. regions of the global fit (``regions.*``).
+``DIR/work/global/toys/`` keeps the global fit's toys: run the same command again after an
+interruption and it resumes (:mod:`cevns_jax.inference.toy_store`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime
 import importlib
+import inspect
 import json
 import os
 import time
@@ -65,6 +68,19 @@ def _world(rows, output):
     return paths
 
 
+def _long_run_options(analysis, name, args, start) -> dict:
+    """A work folder (``DIR/work/NAME``, where a long analysis keeps what lets it resume) and a
+    progress printer, for the analyses whose ``data_results`` accepts them."""
+    accepted = inspect.signature(analysis).parameters
+    options = {}
+    if "workdir" in accepted:
+        options["workdir"] = os.path.join(args.output, "work", name)
+    if "progress" in accepted and not args.quiet:
+        options["progress"] = lambda message: stderr(
+            f"[{time.perf_counter() - start:6.1f} s] {name}: {message}")
+    return options
+
+
 def run(args) -> int:
     from .. import __version__
     from ..results import ANALYSES, COLUMNS, DEFAULT_ANALYSES
@@ -79,7 +95,8 @@ def run(args) -> int:
         if not args.quiet:
             stderr(f"[{time.perf_counter() - start:6.1f} s] {name} ...")
         module, _, function = ANALYSES[name].partition(":")
-        new = getattr(importlib.import_module(module), function or "data_results")(quick=args.quick)
+        analysis = getattr(importlib.import_module(module), function or "data_results")
+        new = analysis(quick=args.quick, **_long_run_options(analysis, name, args, start))
         for row in new:
             missing = set(COLUMNS) - set(row)
             if missing:

@@ -38,6 +38,7 @@ import numpy as np
 from ..likelihood.measurement import damped_newton, profile
 from ..likelihood.physics_model import channel_mu2s
 from ..precision import require_x64
+from .toy_store import ToyStore
 
 __all__ = ["ToyLimit", "critical_values", "fc_statistic", "neyman_upper_limit", "observed_fit",
            "toy_statistics"]
@@ -200,18 +201,33 @@ def toy_statistics(measurement, model, name: str, x_test: float, toy_indices, ke
 
 def critical_values(measurement, model, name: str, x_points, *, n_toys: int, key, cl=0.9,
                     fixed=None, profile_construction: bool = True, progress=None, nu_true=None,
-                    **kwargs):
+                    store=None, **kwargs):
     """(t_c per point, the toy statistics per point). With ``profile_construction`` the toys
     of point x use the nuisances fitted to the observed data at x (``nu_true[j]`` when
-    given)."""
+    given). ``store``: a :class:`~cevns_jax.inference.toy_store.ToyStore` (or its folder)
+    that keeps each point's toys, so an interrupted construction resumes where it stopped."""
+    if store is not None and not isinstance(store, ToyStore):
+        store = ToyStore(store)
+    settings = {k: v for k, v in kwargs.items() if k != "batch_size"}
     crit, samples = [], []
     for j, x in enumerate(np.asarray(x_points, dtype=float)):
         true = None
         if profile_construction:
             true = (nu_true[j] if nu_true is not None
                     else observed_fit(measurement, model, name, x, fixed=fixed, **kwargs)[1])
-        t = toy_statistics(measurement, model, name, x, np.arange(n_toys),
-                           jax.random.fold_in(key, j), fixed=fixed, nu_true=true, **kwargs)
+        point_key = jax.random.fold_in(key, j)
+        digest = t = None
+        if store is not None:
+            digest = ToyStore.key(measurement=measurement.canonical(), model=model, name=name,
+                                  x=x, n_toys=n_toys, key=jax.random.key_data(point_key),
+                                  fixed=dict(fixed or {}), nu_true=dict(true or {}),
+                                  settings=settings)
+            t = store.get(digest)
+        if t is None:
+            t = toy_statistics(measurement, model, name, x, np.arange(n_toys), point_key,
+                               fixed=fixed, nu_true=true, **kwargs)
+            if store is not None:
+                store.put(digest, t)
         samples.append(t)
         crit.append(float(np.quantile(t, cl, method="higher")))
         if progress is not None:
@@ -241,7 +257,8 @@ def neyman_upper_limit(measurement, model, name: str, x_points, *, n_toys: int =
     interpolated between the tested ``x_points`` (increasing); Wilks' limit from the same
     t_obs curve with t_c = ``wilks_level``. ``t_observed`` and ``nu_true`` (one nuisance dict
     per point) may be given when the caller has them from a profile scan of the observed
-    data; otherwise they come from :func:`observed_fit`."""
+    data; otherwise they come from :func:`observed_fit`. Further keywords (``store``,
+    ``batch_size``, ``n_steps``, ``upper``) go to :func:`critical_values`."""
     require_x64()
     x = np.asarray(x_points, dtype=float)
     if x.ndim != 1 or x.size < 2 or not np.all(np.diff(x) > 0):

@@ -43,6 +43,7 @@ import jax
 import numpy as np
 
 from ..inference import toys as toy_engine
+from ..inference.toy_store import ToyStore
 from ..inference.profile_grid import evaluate_points, held_nuisances, region_2d, upper_limits
 from ..likelihood.physics_model import (NUFIT_60_NO, NUFIT_60_NO_SIGMA, OSCILLATION_PARAMETERS,
                                         EffectiveMoment, FlavourMoments, TransitionMoments,
@@ -149,10 +150,13 @@ def oscillation_limits(combined, *, profiled: bool, upper: float = 1.0, **kwargs
     return {k: r.value for k, r in found.items()}
 
 
-def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None) -> float:
+def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None, store=None,
+              progress=None) -> float:
     """Feldman-Cousins 90% C.L. upper limit from toys at ``factors`` x the Wilks limit
     ``wilks`` (a UpperLimit; other moments and phases 0); NaN without a Wilks limit. t_obs and
-    the nuisances the toys are generated with come from the held profile of the parts."""
+    the nuisances the toys are generated with come from the held profile of the parts.
+    ``store``: a :class:`~cevns_jax.inference.toy_store.ToyStore` keeping each point's toys
+    (resumable); ``progress(done, total)`` after each point."""
     if not math.isfinite(wilks.value):
         return math.nan
     name = wilks.name
@@ -164,7 +168,7 @@ def toy_limit(combined, pieces, wilks, *, n_toys: int, factors, key=None) -> flo
         combined, model, name, x_points, n_toys=n_toys,
         key=jax.random.PRNGKey(0) if key is None else key, batch_size=n_toys,
         upper=3.0 * x_points[-1], n_steps=20, t_observed=np.maximum(t_obs, 0.0),
-        nu_true=nu_true)
+        nu_true=nu_true, store=store, progress=progress)
     return result.value
 
 
@@ -190,13 +194,23 @@ def _settings(quick):
     return dict(n_toys=1000, factors=np.linspace(0.25, 1.5, 12), n_phases=6, n_coarse=24)
 
 
-def data_results(quick: bool = False, names=None) -> list[dict]:
+def data_results(quick: bool = False, names=None, workdir=None, progress=None) -> list[dict]:
     """Rows of the results contract: each data set alone (Wilks), the combination (``global``:
     Wilks and toys) and, in the full run, the phase best/worst case with the other moduli
     profiled and the transition-moment limits with the mixing fixed and profiled (module
-    docstring)."""
+    docstring). ``workdir``: a folder where the toys are kept (``workdir/toys``): a run
+    stopped part-way resumes there. ``progress(message)``: called as the toys advance."""
     require_x64()
     cfg = _settings(quick)
+    store = None if workdir is None else ToyStore(os.path.join(workdir, "toys"))
+
+    def toys_of(analysis, name, *args):
+        def report(done, total):
+            if progress is not None:
+                progress(f"toys {analysis} {name}: point {done}/{total}")
+        return toy_limit(*args, n_toys=cfg["n_toys"], factors=cfg["factors"], store=store,
+                         progress=report)
+
     parts = measurements(names, quick)
     pieces = prefixed_parts(parts)
     combined = functools.reduce(operator.add, pieces)
@@ -208,8 +222,7 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
         rows.extend(_row(name, k, r.value, "wilks, 90% CL, this data set alone, other moments 0")
                     for k, r in alone.items())
         for k in (k for data_set, k in TOYS_ALONE if data_set == name):
-            toys = toy_limit(piece, (piece,), alone[k], n_toys=cfg["n_toys"],
-                             factors=cfg["factors"])
+            toys = toys_of(name, k, piece, (piece,), alone[k])
             rows.append(_row(name, k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point, "
                                             f"{len(cfg['factors'])} points), 90% CL, this data "
                                             "set alone, other moments 0"))
@@ -217,8 +230,7 @@ def data_results(quick: bool = False, names=None) -> list[dict]:
     for k in everything:
         rows.append(_row("global", k, wilks[k].value, f"wilks, 90% CL, combined {label}, "
                                                       "other moments 0 (phases irrelevant)"))
-        toys = toy_limit(combined, pieces, wilks[k], n_toys=cfg["n_toys"],
-                         factors=cfg["factors"])
+        toys = toys_of("global", k, combined, pieces, wilks[k])
         rows.append(_row("global", k, toys, f"toys (Feldman-Cousins, {cfg['n_toys']} per point,"
                                             f" {len(cfg['factors'])} points), 90% CL, combined "
                                             f"{label}, other moments and phases 0"))
