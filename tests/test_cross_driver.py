@@ -53,7 +53,7 @@ def test_one_answer_per_reading(counts, layer_measurements, name, setup, group, 
     direct = pl.upper_limit(paper000.measurement(c, group, options),
                             TransitionMoments(options.oscillation), "lambda1").value
     template = _scan_limit(name, setup, reading, "template", paper)
-    # 1e-3: the tolerance; the paths solve the same crossing to ~1e-9 and differ only
+    # 1e-3: the paths solve the same crossing to ~1e-9 and differ only
     # by the scan's linear interpolation in the last sub-step
     assert direct == pytest.approx(paper, rel=1e-9)
     assert template == pytest.approx(paper, rel=1e-3)

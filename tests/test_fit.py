@@ -30,7 +30,7 @@ def test_profile_eq34_optax_matches_analytic():
     prof = jax.jit(jax.vmap(lambda n: profile_nuisances(chi2, n, jnp.array([0.3, -0.2]))))(N_THEOR)
     analytic = jax.vmap(L.chi2_coherent_csi)(N_THEOR)
     assert np.all(prof.converged)
-    # quadratic in the nuisances: L-BFGS reaches round-off; brief's bar 1e-8.
+    # quadratic in the nuisances: L-BFGS reaches round-off; 1e-8 is far above it.
     np.testing.assert_allclose(prof.value, analytic, rtol=0, atol=1e-8)
     a1, a2 = jax.vmap(L.profile_coherent_csi_nuisances)(N_THEOR)
     # argmin agreement: gtol 1e-10 on a well-conditioned quadratic pins a to ~1e-9.
@@ -48,7 +48,7 @@ def test_profile_eq35_optax_matches_analytic(denominator):
     prof = jax.jit(jax.vmap(lambda n: profile_nuisances(chi2, n, {"a": jnp.array(0.1)})))(thetas)
     analytic = jax.vmap(lambda n: L.chi2_single_nuisance(n, n_meas, s, s, denominator))(thetas)
     assert np.all(prof.converged)
-    # one-dimensional quadratic: round-off; brief's bar 1e-8.
+    # one-dimensional quadratic: round-off; 1e-8 is far above it.
     np.testing.assert_allclose(prof.value, analytic, rtol=0, atol=1e-8)
 
 
@@ -67,7 +67,7 @@ def test_profile_eq18_optax_matches_analytic():
     prof = jax.jit(jax.vmap(lambda t: profile_nuisances(chi2, t, jnp.zeros(n_pulls))))(scales)
     analytic = jax.vmap(lambda t: L.chi2_pull(r_obs, t * r_exp, 1.0, delta, shapes))(scales)
     assert np.all(prof.converged)
-    # quadratic in xi: round-off; brief's bar 1e-8.
+    # quadratic in xi: round-off; 1e-8 is far above it.
     np.testing.assert_allclose(prof.value, analytic, rtol=0, atol=1e-8)
 
 
@@ -223,7 +223,7 @@ def test_upper_limit_closed_form_and_bracket_stability():
         assert lim.valid and lim.status == "ok", lim.status
         assert lim.x_min == pytest.approx(0.0, abs=1e-3)  # the minimum sits at mu = 0
         values.append(lim.value)
-    # Brent xtol/rtol ~1e-13 on a smooth monotone function: far inside the brief's 1e-6.
+    # Brent xtol/rtol ~1e-13 on a smooth monotone function: far inside 1e-6.
     np.testing.assert_allclose(values, exact, rtol=1e-9)
     # JAX bisection (vmappable) agrees: 100 halvings reach round-off.
     bis = LIM.bisect_crossing(_quartic(a, sigma), 0.0, 10.0, level)

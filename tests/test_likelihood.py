@@ -35,7 +35,7 @@ def _eq34_numpy(a, n_theor, n_meas=142.0, b_0n=6.0, b_ss=405.0, s1=0.28, s2=0.25
 def test_eq34_analytic_profile_matches_scipy(n_theor):
     brute, a_best = _scipy_min(lambda a: _eq34_numpy(a, n_theor), [0.1, -0.1])
     analytic = float(L.chi2_coherent_csi(n_theor))
-    # chi^2 is quadratic in (a1, a2): BFGS + Nelder-Mead reach round-off, 1e-8 is the brief's bar.
+    # chi^2 is quadratic in (a1, a2): BFGS + Nelder-Mead reach round-off, 1e-8 is far above it.
     assert abs(analytic - brute) < 1e-8
     a1, a2 = L.profile_coherent_csi_nuisances(n_theor)
     # the argmin is flat to second order, so scipy's coordinates are good to ~1e-6 only.
@@ -62,7 +62,7 @@ def test_eq35_analytic_profile_matches_scipy(n_theor, denominator):
     brute, a_best = _scipy_min(
         lambda a: (n_meas - n_theor * (1 + a[0])) ** 2 / variance + (a[0] / s_sys) ** 2, [0.05])
     analytic = float(L.chi2_single_nuisance(n_theor, n_meas, s_stat, s_sys, denominator))
-    # one-dimensional quadratic: the brute-force minimum is exact to round-off; brief's 1e-8.
+    # one-dimensional quadratic: the brute-force minimum is exact to round-off; 1e-8 is far above it.
     assert abs(analytic - brute) < 1e-8
     a = L.profile_single_nuisance(n_theor, n_meas, s_stat, s_sys, denominator)
     # flat argmin, see Eq. 34 test.
@@ -105,7 +105,7 @@ def test_eq18_analytic_profile_matches_scipy(seed):
 
     brute, xi_best = _scipy_min(bracket, np.zeros(shapes.shape[0]))
     analytic = float(L.chi2_pull(r_obs, r_exp, bkg, delta, shapes))
-    # quadratic in xi: brute force reaches round-off; brief's 1e-8.
+    # quadratic in xi: brute force reaches round-off; 1e-8 is far above it.
     assert abs(analytic - brute) < 1e-8
     xi = L.profile_pulls(r_obs, r_exp, bkg, delta, shapes)
     # flat argmin: scipy coordinates good to ~1e-6.

@@ -45,7 +45,7 @@ def test_quadratic_form_matches_tmm_mu2():
             np.testing.assert_allclose(M, np.conj(np.swapaxes(M, -1, -2)), atol=1e-15)
             quad_form = float(scan.mu2_quadratic(M, jnp.asarray(m), xi1, xi3))
             coef = float(scan.mu2_from_coefficients(scan.quadratic_coefficients(M), *m, xi1, xi3))
-            # 1e-12 relative (brief): two float64 evaluations of the same sum of ~20 terms
+            # 1e-12 relative: two float64 evaluations of the same sum of ~20 terms
             assert abs(quad_form - r) <= 1e-12 * max(1.0, abs(r))
             assert abs(coef - r) <= 1e-12 * max(1.0, abs(r))
 

@@ -46,7 +46,7 @@ def test_cross_sections(iso, model):
     ref_sm = reference.dsigma_sm(E, T, iso, physics)
     ref_em = reference.dsigma_em(E, T, iso, 1.0, physics)
     assert np.count_nonzero(ref_sm) > 10  # the grid samples the allowed region
-    # rtol 1e-10 (issue acceptance): same formulas, independent code and evaluation order
+    # rtol 1e-10: same formulas, independent code and evaluation order
     np.testing.assert_allclose(sm, ref_sm, rtol=1e-10, atol=0)
     np.testing.assert_allclose(em, ref_em, rtol=1e-10, atol=0)
 
@@ -79,7 +79,7 @@ def _compare_counts(key, quad=QuadratureConfig()):
     tpl = binned_templates(experiment, quad=quad)
     ref = reference.expected_counts(config, method="adaptive")
     for i, beam in enumerate(experiment.beam_names):
-        # rtol 1e-8 (issue acceptance): Gauss-Legendre panels split at every kink converge
+        # rtol 1e-8: Gauss-Legendre panels split at every kink converge
         # geometrically; the reference is adaptive quad at epsrel 1e-10
         assert float(tpl.sm[i].sum()) == pytest.approx(ref[beam][0], rel=1e-8)
         assert float(tpl.em[i].sum()) == pytest.approx(ref[beam][1], rel=1e-8)
@@ -111,7 +111,7 @@ def test_quadrature_convergence_against_adaptive_scipy():
         em = float(binned_templates(experiment, quad=QuadratureConfig(n, n, n)).em.sum())
         errors.append(abs(em / ref - 1))
     assert errors[0] > errors[1] > errors[2] or errors[2] < 1e-12
-    assert errors[2] < 1e-6  # issue acceptance: quadrature vs adaptive SciPy to 1e-6
+    assert errors[2] < 1e-6  # quadrature vs adaptive SciPy to 1e-6 (the accuracy claimed)
     assert errors[0] > 1e-9  # the coarsest rule is visibly unconverged: the test can fail
 
 
