@@ -9,9 +9,10 @@ physics parameters are minimised jointly by the masked damped Newton of
 one compiled kernel: a region in two moduli with the third profiled, a limit with the mixing
 profiled, and a plain limit differ only in the bounds they pass.
 
-Points are evaluated in chunks of a fixed size (padded), vectorised with ``vmap``: the
-kernel is traced once per measurement structure and model (``TRACE_COUNT``), whatever the
-number of points, grids or limits asked for. With every physics parameter held the model
+Points are evaluated in chunks of a fixed size (padded), vectorised with ``vmap`` and split
+over the process's devices when there are several (:func:`_placement`): the kernel is traced
+once per measurement structure and model (``TRACE_COUNT``), whatever the number of points,
+grids or limits asked for. With every physics parameter held the model
 enters only through mu2 of each beam, and a model-independent kernel (the nuisance profile
 of :func:`cevns_jax.likelihood.measurement.profile`) is traced once per measurement
 structure for all models.
@@ -34,6 +35,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from scipy import optimize
 
 from ..likelihood.measurement import damped_newton, profile
@@ -176,18 +178,30 @@ def evaluate_points(measurement, model, points: dict, *, free=None, priors=None,
                          axis=1)
     parts = [part.canonical() for part in parts]
     starts = _split_start(parts, nuisance_start)
+    place = _placement(chunk)
     out = []
     for start in range(0, n, chunk):
         rows = np.resize(np.arange(start, min(start + chunk, n)), chunk)
         if held:
-            values = sum(_held_kernel(part, _mu2s(part, model, theta[rows]), part_start,
+            values = sum(_held_kernel(part, _mu2s(part, model, place(theta[rows])), part_start,
                                       n_steps)[0]
                          for part, part_start in zip(parts, starts)) + penalty[rows]
         else:
-            values = _kernel(parts[0], model, theta[rows], lower[rows], upper[rows], centres,
-                             sigmas, starts[0], n_steps)
+            values = _kernel(parts[0], model, place(theta[rows]), place(lower[rows]),
+                             place(upper[rows]), centres, sigmas, starts[0], n_steps)
         out.append(np.asarray(values)[:min(chunk, n - start)])
     return np.concatenate(out)
+
+
+def _placement(chunk):
+    """Where a chunk's points go: split over this process's devices when there are several
+    and they divide the chunk (each point is independent: the results do not change), else
+    left to the default device."""
+    devices = jax.local_devices()
+    if len(devices) == 1 or chunk % len(devices):
+        return lambda rows: rows
+    sharding = NamedSharding(Mesh(np.array(devices), ("points",)), PartitionSpec("points"))
+    return lambda rows: jax.device_put(rows, sharding)
 
 
 def held_nuisances(measurement, model, point: dict, *, chunk: int = 64,
