@@ -140,6 +140,28 @@ def test_multistart_picks_global_minimum():
     assert abs(looped.value - res.value) < 1e-10
 
 
+def _gaussian_chi2(params, data, sigma):
+    """chi^2 of a constant fitted to ``data`` with errors ``sigma``."""
+    return jnp.sum(((data - params["c"]) / sigma) ** 2)
+
+
+def test_second_fit_with_new_data_traces_nothing():
+    """The solver is compiled once per function: new starts and new data (same shapes) as
+    ``args`` reuse it. The fit is the weighted mean (closed form), to L-BFGS's 1e-9."""
+    from cevns_jax.inference import fit as F
+
+    sigma = np.array([1.0, 2.0, 0.5])
+    first = minimize(_gaussian_chi2, {"c": 0.0}, args=(np.array([1.0, 2.0, 3.0]), sigma))
+    before = dict(F.TRACE_COUNT)
+    data = np.array([4.0, -1.0, 2.5])
+    second = minimize(_gaussian_chi2, [{"c": 5.0}], args=(data, sigma))
+    assert F.TRACE_COUNT == before
+    w = 1.0 / sigma**2
+    assert second.params["c"] == pytest.approx(float(np.sum(w * data) / np.sum(w)), abs=1e-9)
+    assert first.params["c"] == pytest.approx(float(np.sum(w * [1.0, 2.0, 3.0]) / np.sum(w)),
+                                              abs=1e-9)
+
+
 # ============================================================ bounds
 def _deficit_problem():
     rng = np.random.default_rng(5)

@@ -356,16 +356,47 @@ def uniform_starts(n, ranges, *, seed=0, fixed=None):
 # --------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------
-def minimize(fun: Callable, starts, transforms: Mapping | None = None, *, maxiter: int = 1000,
-             gtol: float = 1e-6, ftol: float = 1e-12, patience: int = 10,
+#: Traces of the solver (tests check that a second fit of the same function traces nothing).
+TRACE_COUNT = {"solve": 0}
+#: compiled solvers kept per process, keyed by function, transforms and settings; the oldest
+#: is dropped beyond this many
+_SOLVER_CACHE_SIZE = 16
+_SOLVERS: dict = {}
+
+
+def _solvers(fun, tr, settings, vectorize):
+    """(jitted L-BFGS run from internal starts, jitted user-space gradient) of ``fun``, built
+    once per (function, transforms, settings): a new start or new ``args`` values reuse them."""
+    key = (fun, tuple(sorted(tr.items())), settings, vectorize)
+    if key not in _SOLVERS:
+        maxiter, gtol, ftol, patience, memory_size = settings
+
+        def solve(u0, args):
+            TRACE_COUNT["solve"] += 1
+            return _lbfgs_run(lambda u: fun(_to_user(u, tr), *args), u0, maxiter=maxiter,
+                              gtol=gtol, ftol=ftol, patience=patience, memory_size=memory_size)
+
+        run = jax.jit(jax.vmap(solve, in_axes=(0, None)) if vectorize else solve)
+        _SOLVERS[key] = (run, jax.jit(jax.grad(lambda params, args: fun(params, *args))))
+        while len(_SOLVERS) > _SOLVER_CACHE_SIZE:
+            _SOLVERS.pop(next(iter(_SOLVERS)))
+    return _SOLVERS[key]
+
+
+def minimize(fun: Callable, starts, transforms: Mapping | None = None, *, args=(),
+             maxiter: int = 1000, gtol: float = 1e-6, ftol: float = 1e-12, patience: int = 10,
              memory_size: int = 10, bound_tol: float = 1e-4, bound_slope_tol: float = 1e-6,
              agree_tol: float = 1e-6, vectorize: bool = True) -> FitResult:
-    """Minimise a scalar ``fun(params)`` with L-BFGS from one or several starts.
+    """Minimise a scalar ``fun(params, *args)`` with L-BFGS from one or several starts.
 
     Parameters
     ----------
     fun: differentiable scalar function of a dict of parameters (e.g. chi^2 of paper 000
-        Eqs. 34-35 over moduli, phases and nuisances).
+        Eqs. 34-35 over moduli, phases and nuisances), and of ``args``.
+    args: a tuple of arrays (pytrees) passed to ``fun`` after the parameters, e.g. the data.
+        The solver is compiled once per (``fun``, transforms, settings): a second call with
+        new starts or new ``args`` values of the same shapes reuses it, so pass the data as
+        ``args`` to a module-level ``fun`` rather than closing over them in a new function.
     starts: a parameter dict or a list of them (multi-start), in the user's parametrisation.
     transforms: ``{name: Free() | NonNegative() | Phase() | Interval(lo, hi)}``; missing
         names are free.
@@ -391,27 +422,21 @@ def minimize(fun: Callable, starts, transforms: Mapping | None = None, *, maxite
 
     internal = [{name: jnp.asarray(tr[name].inverse(s[name]), dtype=jnp.float64) for name in names}
                 for s in start_list]
-    probe = fun(_to_user(internal[0], tr))
-    if jnp.shape(probe) != ():
-        raise ValueError(f"fun must return a scalar, got shape {jnp.shape(probe)}")
-
-    def fun_u(u):
-        return fun(_to_user(u, tr))
-
-    def solve(u0):
-        return _lbfgs_run(fun_u, u0, maxiter=int(maxiter), gtol=gtol, ftol=ftol,
-                          patience=int(patience), memory_size=int(memory_size))
+    args = tuple(args)
+    probe = jax.eval_shape(lambda u: fun(_to_user(u, tr), *args), internal[0])
+    if probe.shape != ():
+        raise ValueError(f"fun must return a scalar, got shape {probe.shape}")
+    settings = (int(maxiter), float(gtol), float(ftol), int(patience), int(memory_size))
+    solver, grad = _solvers(fun, tr, settings, vectorize)
 
     if vectorize:
         batched = jax.tree.map(lambda *leaves: jnp.stack(leaves), *internal)
-        runs = jax.jit(jax.vmap(solve))(batched)
-        runs = jax.tree.map(np.asarray, runs)
+        runs = jax.tree.map(np.asarray, solver(batched, args))
         per_start = [jax.tree.map(lambda a, i=i: a[i], runs) for i in range(len(internal))]
     else:
-        solver = jax.jit(solve)
-        per_start = [jax.tree.map(np.asarray, solver(u0)) for u0 in internal]
+        per_start = [jax.tree.map(np.asarray, solver(u0, args)) for u0 in internal]
 
-    grad_user = jax.jit(jax.grad(fun))
+    grad_user = lambda params: grad(params, args)  # noqa: E731
     summaries = [_summarise(run, tr, grad_user, gtol=gtol, ftol=ftol, bound_tol=bound_tol,
                             bound_slope_tol=bound_slope_tol, maxiter=maxiter)
                  for run in per_start]
