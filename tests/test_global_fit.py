@@ -111,6 +111,17 @@ def test_nuisance_start_changes_only_where_the_search_begins(binned):
         pg.evaluate_points(binned, model, {"lambda1": 0.0}, nuisance_start={"flux_scal": 1.0})
 
 
+def test_lower_end_moves_the_reference_minimum():
+    """Searched over [1, 10], the minimum of chi^2 = (x^2 E)^2 / V sits at the lower end, so
+    Delta = (x^4 - 1) E^2 / V = 2.71 at x = (1 + 2.71 V / E^2)^(1/4) (closed form; 1e-9: the
+    crossing is narrowed to 1e-10)."""
+    m = gaussian_count(100.0, 100.0, 4.0, 100.0, beam="nue")
+    found = pg.upper_limits(m, FlavourMoments(), ["mu_e"], lower=1.0, upper=10.0,
+                            rtol=1e-10)["mu_e"]
+    assert found.x_min == 1.0
+    assert found.value == pytest.approx((1.0 + 2.71 * 100.0 / 16.0) ** 0.25, rel=1e-9)
+
+
 def test_not_reached_and_not_finite_are_reported(binned):
     """No crossing below the search's upper end gives NaN and says so."""
     res = pg.upper_limits(binned, TransitionMoments(), ["lambda1"], upper=1e-3)["lambda1"]
