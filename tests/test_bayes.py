@@ -430,8 +430,11 @@ def test_full_tmm_combination_under_five_minutes():
     problem = B.build_problem(["COHERENT-CsI:current", "CONUS:future"], "tmm",
                               sample_delta_cp=True)
     # the reactor's degenerate valley, bounded only by CsI, narrows as the moduli grow
-    # (a funnel in the phases): a smaller step size removes the divergences
-    result = B.sample_posterior(problem, jax.random.key(2), target_accept=0.99)
+    # (a funnel in the phases): a smaller step size removes the divergences. R-hat's own
+    # noise on this funnel reaches 1.013 for xi3 with 4 x 1000 draws (keys 2-4 tried);
+    # 4 x 2000 keep it at <= 1.005 for all three, within the 1.01 threshold
+    result = B.sample_posterior(problem, jax.random.key(2), target_accept=0.99,
+                                num_samples=2000)
     wall = time.perf_counter() - t0
     _report(f"full TMM posterior CsI + CONUS future, wall {wall:.1f} s", result)
     _assert_acceptance(result)
