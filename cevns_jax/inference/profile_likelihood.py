@@ -72,16 +72,22 @@ def curve(measurement, model, name: str, xs, *, fixed=None, profile_grid=None,
 
 def upper_limit(measurement, model, name: str, *, level: float = 2.71, fixed=None,
                 profile_grid=None, lower: float = 0.0, upper: float = 1.0e4,
-                nuisance_start=None, n_coarse: int = 48, rtol: float = 1e-10,
-                chunk: int = 64, n_steps: int = 30) -> UpperLimit:
+                nuisance_start=None, n_coarse: int | None = None, rtol: float = 1e-10,
+                chunk: int | None = None, n_steps: int = 30) -> UpperLimit:
     """Upper limit on physics parameter ``name`` (e.g. "lambda1", "mu_e"): the
     :class:`~cevns_jax.inference.profile_grid.UpperLimit` of
     :func:`~cevns_jax.inference.profile_grid.upper_limits` for this one parameter, the others
     at ``fixed`` (missing ones at the model's defaults) and ``profile_grid`` profiled. If
     Delta(-2 ln L) never reaches ``level`` in [lower, upper] the value is NaN and the status
     says "not reached within [lower, upper]". ``nuisance_start``: where the nuisances'
-    minimisation starts (e.g. a previous fit); ``n_coarse``, ``rtol``, ``chunk``: the search
-    (a small chunk for a large measurement on a CPU)."""
+    minimisation starts (e.g. a previous fit); ``n_coarse``, ``rtol``, ``chunk``: the search.
+    By default one point per call on a CPU (``chunk=1``, 16 coarse points: as few evaluations
+    as a scalar root finder, where a batch costs as much as its points) and 64 on an
+    accelerator (48 coarse points, a batch costing about one point)."""
+    if chunk is None:
+        chunk = 1 if jax.default_backend() == "cpu" else 64
+    if n_coarse is None:
+        n_coarse = 16 if chunk == 1 else 48
     return upper_limits(measurement, model, [name], grid=profile_grid, fixed=fixed, level=level,
                         nuisance_start=nuisance_start, lower=lower, upper=upper,
                         n_coarse=n_coarse, rtol=rtol, chunk=chunk, n_steps=n_steps)[name]
