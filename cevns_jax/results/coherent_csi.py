@@ -151,10 +151,10 @@ def significance(measurement, norm_name: str, fit: dict) -> float:
 def moment_limit(measurement, model, name: str, level: float = 2.71, x_max: float = 500.0,
                  n_coarse: int = 16) -> float:
     """90 % CL upper limit on the moment ``name`` [1e-10 mu_B] of ``model``, others 0:
-    :func:`cevns_jax.inference.profile_likelihood.upper_limit` one point at a time (a large
-    measurement on a CPU), NaN where Delta never reaches ``level`` below ``x_max``."""
-    return upper_limit(measurement, model, name, level=level, upper=x_max, n_coarse=n_coarse,
-                       chunk=1).value
+    :func:`cevns_jax.inference.profile_likelihood.upper_limit` (its device's default batch),
+    NaN where Delta never reaches ``level`` below ``x_max``."""
+    return upper_limit(measurement, model, name, level=level, upper=x_max,
+                       n_coarse=n_coarse).value
 
 
 def flux_averaged_sm_xsec(experiment, n_nodes: int = 400) -> float:

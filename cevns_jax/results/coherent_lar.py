@@ -166,8 +166,8 @@ LIMITS = {"mu_nue": (FlavourMoments(), "mu_e"), "mu_numu": (FlavourMoments(), "m
 
 def moment_limits(quick: bool = False, region: bool = False) -> dict:
     """90% C.L. limits [1e-10 mu_B] on mu_nue, mu_numu and |Lambda_1..3| (one at a time,
-    :func:`cevns_jax.inference.profile_likelihood.upper_limit`, one point at a time: 960
-    bins on a CPU), CEvNS normalisation constrained to 17/128; ``region``: Delta(-2 ln L) on a grid of (mu_nue, mu_numu)."""
+    :func:`cevns_jax.inference.profile_likelihood.upper_limit`), CEvNS normalisation
+    constrained to 17/128; ``region``: Delta(-2 ln L) on a grid of (mu_nue, mu_numu)."""
     require_x64()
     m = build_measurement(quick)
     beams = m.channels[0].beams
@@ -178,7 +178,7 @@ def moment_limits(quick: bool = False, region: bool = False) -> dict:
         if not np.allclose(out["units"][f"lambda{i}"], shifted, rtol=1e-12):
             raise RuntimeError(f"|Lambda_{i}| alone: beam moments depend on the phases")
     for key, (model, name) in LIMITS.items():
-        result = upper_limit(m, model, name, upper=200.0, n_coarse=8 if quick else 16, chunk=1)
+        result = upper_limit(m, model, name, upper=200.0, n_coarse=8 if quick else 16)
         if not result.valid:
             raise RuntimeError(f"limit on {name}: {result.status}")
         out[key] = (result.value, result.x_min)

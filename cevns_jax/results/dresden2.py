@@ -151,10 +151,10 @@ def moment_limit(measurement, level: float = 2.71, mu_max: float = 40.0, model=N
     """90 % C.L. upper limit on the moment parameter ``name`` of ``model`` (default: mu of
     :class:`EffectiveMoment`) [1e-10 mu_B] with the CEvNS strength at the SM:
     :func:`cevns_jax.inference.profile_likelihood.upper_limit` on [0, ``mu_max``], the
-    nuisances' minimisation started at the SM fit, one point at a time (CPU)."""
+    nuisances' minimisation started at the SM fit."""
     m, _, start = sm_fit(measurement)
     limit = upper_limit(m, model or EffectiveMoment(), name, level=level, upper=mu_max,
-                        nuisance_start=start, n_coarse=16, chunk=1, n_steps=N_STEPS)
+                        nuisance_start=start, n_steps=N_STEPS)
     if not limit.valid:
         raise RuntimeError(f"no limit on {name}: {limit.status}")
     return limit.value
